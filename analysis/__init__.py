@@ -1,0 +1,1 @@
+"""Reads run and sweep directories (result files only, never the training code) into tables."""

@@ -1,0 +1,248 @@
+"""One training run, read top to bottom: config -> objects -> train loop -> FID -> result files.
+
+    gan-train gan=wgan_gp dataset=digits train.steps=2000      (= python -m benchmark.train ...)
+
+The loop knows no objective by name: objective, nets, dataset and feature extractor are all
+built from the config's `_target_`s, and the objective supplies its own losses and hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from tqdm import tqdm
+
+from benchmark import __version__
+from benchmark.data import BatchStream, build_dataset
+from benchmark.latent import latent_sampler
+from benchmark.metrics.fid import FID
+from benchmark.results import (
+    COMPLETED,
+    DIVERGED,
+    FAILED,
+    METRICS_FILE,
+    RESULT_FILE,
+    MetricsLog,
+    atomic_write_json,
+    config_hash,
+)
+from benchmark.runtime import progress_enabled, resolve_device, seed_everything, set_threads
+from benchmark.validate import ConfigError, validate
+
+log = logging.getLogger(__name__)
+
+# An absolute path: a relative one would be read as a Python module when the console script
+# (not `python -m`) runs this file.
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+# FID samples always come from this latent stream, so every evaluation of a run scores the same
+# z (less noise along the curve) and evaluation never disturbs the training RNG.
+EVAL_SEED_OFFSET = 1_000_003
+# One device sync every this many steps to stop a diverged run early (not only at evaluations).
+DIVERGENCE_CHECK_EVERY = 100
+
+
+class LossMeter:
+    """Running means of the objective's scalar logs between two evaluations.
+
+    Sums stay on the device (no sync per step); NaN/inf is caught per step without a sync too,
+    by remembering the first step at which a loss was not finite.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+        self.first_bad_step = torch.tensor(-1, device=device)
+        self.first_bad_key: dict[str, torch.Tensor] = {}
+
+    def add(self, step: int, logs: dict[str, Any]) -> None:
+        for key, value in logs.items():
+            v = torch.as_tensor(value, device=self.device, dtype=torch.float32).detach()
+            self.sums[key] = self.sums.get(key, 0) + v
+            self.counts[key] = self.counts.get(key, 0) + 1
+            bad = ~torch.isfinite(v) & (self.first_bad_step < 0)
+            self.first_bad_step = torch.where(bad, step, self.first_bad_step)
+            self.first_bad_key[key] = self.first_bad_key.get(key, torch.zeros((), dtype=torch.bool, device=self.device)) | bad
+
+    def diverged(self) -> tuple[int, str] | None:
+        """(step, loss name) of the first non-finite loss, or None. Costs one sync."""
+        step = int(self.first_bad_step)
+        if step < 0:
+            return None
+        keys = [k for k, flag in self.first_bad_key.items() if bool(flag)]
+        return step, ",".join(keys)
+
+    def means(self) -> dict[str, float]:
+        out = {k: float(s) / self.counts[k] for k, s in self.sums.items()}
+        self.sums, self.counts = {}, {}
+        return out
+
+
+def save_samples(generate: Callable[[int], torch.Tensor], path: Path, gen: torch.Generator, seed: int, n: int = 64) -> None:
+    """An 8x8 grid of samples (the first z of the FID stream), to see what the numbers mean."""
+    from torchvision.utils import save_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gen.manual_seed(seed)
+    save_image(generate(n).float().cpu(), path, nrow=8, padding=1)
+
+
+def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Train one GAN as the config says, writing metrics.jsonl and result.json into out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    result: dict[str, Any] = {
+        "config_hash": config_hash(cfg),
+        "version": __version__,
+        "gan": cfg.gan.name,
+        "dataset": cfg.dataset.name,
+        "seed": cfg.seed,
+        "steps_planned": cfg.train.steps,
+    }
+    metrics = MetricsLog(out_dir / METRICS_FILE)
+    # Each start trains from scratch (resume from checkpoints is not implemented yet), so a
+    # previous attempt's evaluations must not mix into this run's curve.
+    metrics.path.unlink(missing_ok=True)
+    try:
+        validate(cfg)
+        result.update(train(cfg, out_dir, metrics, started))
+    except Exception as e:
+        # A failed job still leaves a result, so status tools and the analysis can see it.
+        result.update(status=FAILED, error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+        result["wall_s"] = time.time() - started
+        atomic_write_json(out_dir / RESULT_FILE, result)
+        raise
+    result["wall_s"] = time.time() - started
+    atomic_write_json(out_dir / RESULT_FILE, result)
+    return result
+
+
+def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float) -> dict[str, Any]:
+    # --- setup: every object comes from the config ---------------------------------------
+    set_threads(cfg.train.threads)
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    data = build_dataset(cfg.dataset).to(device)
+    arch = instantiate(cfg.arch)
+    objective = instantiate(cfg.gan.objective)
+    shape = data.sample_shape
+    G = arch.generator(cfg.z_dim, shape).to(device)
+    D = objective.build_discriminator(arch, shape, cfg.z_dim, cfg.gan.disc_batchnorm).to(device)
+    betas = (cfg.gan.beta1, cfg.gan.beta2)
+    opt_g = torch.optim.Adam(objective.generator_parameters(G, D), lr=cfg.gan.lr, betas=betas)
+    opt_d = (torch.optim.Adam(D.parameters(), lr=cfg.gan.lr, betas=betas)
+             if objective.trains_discriminator else None)
+    batches = BatchStream(data.train, cfg.train.batch_size, seed=cfg.seed)
+    sample_z = latent_sampler(cfg.gan.latent, cfg.z_dim, device)
+
+    extractor = instantiate(cfg.features, data=data, device=str(device))
+    fid = FID(data, extractor, num_samples=cfg.eval.num_samples,
+              reference_split=cfg.eval.reference_split, batch_size=cfg.eval.batch_size,
+              device=str(device))
+    fid.reference()  # computed (or read from the cache) before training, not inside the first eval
+    eval_gen = torch.Generator(device=device)
+
+    def generate(n: int) -> torch.Tensor:
+        return G(sample_z(n, generator=eval_gen))
+
+    # --- the loop ---------------------------------------------------------------------------
+    meter = LossMeter(device)
+    steps, n_disc = cfg.train.steps, cfg.gan.n_disc
+    best: tuple[float, int] = (math.inf, 0)
+    last: dict[str, Any] = {}
+    bar = tqdm(total=steps, desc=f"{cfg.gan.name}/{cfg.dataset.name}", unit="step",
+               disable=not progress_enabled(cfg.train.progress), dynamic_ncols=True)
+    train_started = time.time()
+    for step in range(1, steps + 1):
+        # n_disc D steps, one fresh real batch each; the G step reuses the last one, so that an
+        # epoch means what it means in the study (one real batch per D step).
+        if objective.trains_discriminator:
+            for _ in range(n_disc):
+                real = batches.next()
+                d_loss, d_logs = objective.d_loss(G, D, real, sample_z(cfg.train.batch_size))
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+                objective.after_d_step(D)
+            meter.add(step, d_logs)
+        else:
+            real = batches.next()
+        g_loss, g_logs = objective.g_loss(G, D, real, sample_z(cfg.train.batch_size))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        objective.after_g_step()
+        meter.add(step, g_logs)
+        bar.update(1)
+
+        is_eval = step % cfg.eval.every == 0 or step == steps
+        if not is_eval and step % DIVERGENCE_CHECK_EVERY:
+            continue
+        diverged = meter.diverged()
+        if diverged is not None:
+            bad_step, bad_loss = diverged
+            log.warning("diverged at step %d: non-finite %s", bad_step, bad_loss)
+            metrics.append({"step": step, "wall_s": time.time() - started, "diverged": True,
+                            "losses": meter.means()})
+            bar.close()
+            return {"status": DIVERGED, "steps_done": bad_step, "diverged_step": bad_step,
+                    "diverged_loss": bad_loss, "best_fid": best[0] if best[1] else None,
+                    "best_step": best[1] or None, **last}
+        if not is_eval:
+            continue
+        # --- evaluation: FID on a fixed latent stream, one line of metrics.jsonl -------------
+        eval_started = time.time()
+        eval_gen.manual_seed(cfg.seed + EVAL_SEED_OFFSET)
+        G.eval()
+        with torch.no_grad():
+            scores = fid(generate)
+            if data.is_image:
+                save_samples(generate, out_dir / "samples" / f"step_{step:07d}.png", eval_gen,
+                             cfg.seed + EVAL_SEED_OFFSET)
+        G.train()
+        record = {"step": step, "wall_s": time.time() - started,
+                  "train_s": eval_started - train_started, "eval_s": time.time() - eval_started,
+                  "epoch": batches.epoch, "losses": meter.means(), **scores}
+        metrics.append(record)
+        train_started += record["eval_s"]  # train_s counts training only
+        if scores["fid"] < best[0]:
+            best = (scores["fid"], step)
+        last = {"final_fid": scores["fid"], "final_step": step,
+                "protocol": {k: v for k, v in scores.items() if k != "fid"}}
+        bar.set_postfix(fid=f"{scores['fid']:.2f}")
+        log.info("step %d  FID %.3f  (%s, n_gen=%d, n_real=%d)", step, scores["fid"],
+                 scores["extractor"], scores["n_gen"], scores["n_real"])
+    bar.close()
+    return {"status": COMPLETED, "steps_done": steps, "best_fid": best[0], "best_step": best[1],
+            "train_s": time.time() - train_started, **last}
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> float | None:
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        result = run(cfg, out_dir)
+    except ConfigError as e:
+        # A config mistake is the user's to fix: say which key, skip the traceback.
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    log.info("status: %s  final FID: %s  best FID: %s (step %s)  -> %s", result["status"],
+             result.get("final_fid"), result.get("best_fid"), result.get("best_step"), out_dir)
+    return result.get("final_fid")
+
+
+if __name__ == "__main__":
+    main()

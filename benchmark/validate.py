@@ -1,0 +1,57 @@
+"""Checks of a run's config before anything is built: a bad number fails fast, naming its key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """An invalid value in the run's config; the message names the key and the rule."""
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+# (key, predicate, what it must be). Keys absent from a config are skipped: objective-specific
+# hyperparameters (clip, penalty, ...) exist only for the objectives that have them.
+RULES: list[tuple[str, Callable[[Any], bool], str]] = [
+    ("seed", lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    ("z_dim", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    ("gan.lr", lambda v: _is_num(v) and v > 0, "a number > 0"),
+    ("gan.beta1", lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    ("gan.beta2", lambda v: _is_num(v) and 0 <= v < 1, "a number in [0, 1)"),
+    ("gan.n_disc", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    ("gan.disc_batchnorm", lambda v: isinstance(v, bool), "true or false"),
+    ("gan.objective.clip", lambda v: _is_num(v) and v > 0, "a number > 0"),
+    ("gan.objective.penalty", lambda v: _is_num(v) and v >= 0, "a number >= 0"),
+    ("gan.objective.gamma", lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    ("gan.objective.lambda_k", lambda v: _is_num(v) and v >= 0, "a number >= 0"),
+    ("train.steps", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    ("train.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    ("train.threads", lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: torch's default)"),
+    ("eval.every", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    ("eval.num_samples", lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
+    ("eval.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    ("eval.reference_split", lambda v: v in ("train", "test"), "train or test"),
+]
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise ConfigError listing every invalid value (not just the first)."""
+    problems = []
+    for key, ok, rule in RULES:
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is None and key.startswith("gan.objective."):
+            continue
+        if not ok(value):
+            problems.append(f"  {key}={value!r}: must be {rule}")
+    if problems:
+        raise ConfigError("invalid config:\n" + "\n".join(problems))

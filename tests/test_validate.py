@@ -1,0 +1,34 @@
+import pytest
+
+from benchmark.validate import ConfigError, validate
+
+
+def test_real_configs_validate(compose_cfg):
+    for gan in ["mm_gan", "ns_gan", "lsgan", "wgan", "wgan_gp", "dragan", "began", "vae"]:
+        validate(compose_cfg(f"gan={gan}"))
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("gan.lr=-0.001", "gan.lr"),
+        ("gan.lr=0", "gan.lr"),
+        ("gan.beta1=1.5", "gan.beta1"),
+        ("gan.beta2=1.0", "gan.beta2"),
+        ("gan.n_disc=0", "gan.n_disc"),
+        ("eval.num_samples=1", "eval.num_samples"),
+        ("train.steps=0", "train.steps"),
+        ("train.batch_size=0", "train.batch_size"),
+        ("eval.reference_split=val", "eval.reference_split"),
+        ("+gan.objective.clip=-1", "gan.objective.clip"),
+    ],
+)
+def test_invalid_values_name_their_key(compose_cfg, override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate(compose_cfg(override))
+
+
+def test_all_problems_reported_at_once(compose_cfg):
+    with pytest.raises(ConfigError) as e:
+        validate(compose_cfg("gan.lr=-1", "train.steps=0"))
+    assert "gan.lr" in str(e.value) and "train.steps" in str(e.value)
