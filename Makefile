@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.ganbench-installed
 DEMO_DIR := outputs/demo/$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: demo test lint venv clean
+.PHONY: demo demo-run test lint venv clean slurm-up slurm-down
 
 venv: $(STAMP)
 
@@ -16,8 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-# The quick start's main job: a short NS GAN run on the embedded digits, FID over training.
+# The quick start's main job: a small study (sweeps/demo.yaml) on CPU, then its table.
+# Relaunching skips the runs already finished; `make clean` starts over.
 demo: $(STAMP)
+	$(BIN)/gan-train +sweep=demo
+	$(BIN)/python -m analysis.summary multirun/demo
+
+# One short NS GAN run on the digits, FID over training (conf/experiment/demo.yaml).
+demo-run: $(STAMP)
 	$(BIN)/gan-train experiment=demo hydra.run.dir=$(DEMO_DIR)
 	$(BIN)/python -m analysis.summary $(DEMO_DIR)
 
@@ -26,6 +32,13 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# A single-node SLURM cluster on localhost (Debian/Ubuntu, root): to try launcher=slurm.
+slurm-up:
+	bash scripts/slurm/up.sh
+
+slurm-down:
+	bash scripts/slurm/down.sh
 
 clean:
 	rm -rf outputs multirun .pytest_cache

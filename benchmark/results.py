@@ -15,6 +15,10 @@ from omegaconf import DictConfig, OmegaConf
 
 METRICS_FILE = "metrics.jsonl"
 RESULT_FILE = "result.json"
+# Present while a run trains (host, pid, SLURM job id); removed when it ends, however it ends.
+RUNNING_FILE = "running.json"
+# The config the run trained, hyperparameter sample applied and interpolations resolved.
+RESOLVED_CONFIG_FILE = "config.yaml"
 
 # A run ends in exactly one of these.
 COMPLETED, DIVERGED, FAILED = "completed", "diverged", "failed"
@@ -58,6 +62,14 @@ def atomic_write_json(path: Path, obj: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_result(run_dir: Path) -> dict[str, Any] | None:
+    """The run's result.json, or None when absent or unreadable (a run that must be redone)."""
+    try:
+        return json.loads((Path(run_dir) / RESULT_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
 
 
 class MetricsLog:

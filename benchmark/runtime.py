@@ -41,3 +41,11 @@ def progress_enabled(setting: str | bool) -> bool:
     if setting != "auto":
         raise ValueError(f"train.progress={setting!r}; valid: auto, true, false")
     return sys.stderr.isatty() and "SLURM_JOB_ID" not in os.environ
+
+
+def slurm_job_id() -> str | None:
+    """`<array job>_<task>` for an array task, the plain job id otherwise, None outside SLURM."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return os.environ.get("SLURM_JOB_ID")

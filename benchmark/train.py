@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import sys
 import time
 import traceback
@@ -21,7 +23,7 @@ import hydra
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from benchmark import __version__
@@ -33,12 +35,22 @@ from benchmark.results import (
     DIVERGED,
     FAILED,
     METRICS_FILE,
+    RESOLVED_CONFIG_FILE,
     RESULT_FILE,
+    RUNNING_FILE,
     MetricsLog,
     atomic_write_json,
     config_hash,
+    read_result,
 )
-from benchmark.runtime import progress_enabled, resolve_device, seed_everything, set_threads
+from benchmark.runtime import (
+    progress_enabled,
+    resolve_device,
+    seed_everything,
+    set_threads,
+    slurm_job_id,
+)
+from benchmark.search import apply_sample
 from benchmark.validate import ConfigError, validate
 
 log = logging.getLogger(__name__)
@@ -91,6 +103,22 @@ class LossMeter:
         return out
 
 
+def schedule(cfg: DictConfig, n_train: int, batches_per_step: int) -> tuple[int, int]:
+    """(generator steps, steps between evaluations).
+
+    `train.epochs` / `eval.every_epochs`, when set, win over `train.steps` / `eval.every`. As in
+    the study, an epoch is one pass over the train split with one real batch per D step, so an
+    objective with n_disc=5 makes a fifth as many generator steps per epoch.
+    """
+    steps_per_epoch = n_train / (cfg.train.batch_size * batches_per_step)
+    steps, every = cfg.train.steps, cfg.eval.every
+    if cfg.train.get("epochs") is not None:
+        steps = max(1, round(cfg.train.epochs * steps_per_epoch))
+    if cfg.eval.get("every_epochs") is not None:
+        every = max(1, round(cfg.eval.every_epochs * steps_per_epoch))
+    return steps, every
+
+
 def save_samples(generate: Callable[[int], torch.Tensor], path: Path, gen: torch.Generator, seed: int, n: int = 64) -> None:
     """An 8x8 grid of samples (the first z of the FID stream), to see what the numbers mean."""
     from torchvision.utils import save_image
@@ -101,21 +129,41 @@ def save_samples(generate: Callable[[int], torch.Tensor], path: Path, gen: torch
 
 
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    """Train one GAN as the config says, writing metrics.jsonl and result.json into out_dir."""
+    """Train one GAN as the config says, writing metrics.jsonl and result.json into out_dir.
+
+    A directory whose result.json already holds a completed or diverged run of the same config
+    is left as it is and its result returned: relaunching a sweep reruns only what is missing.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
+    cfg, hparams = apply_sample(cfg)
     result: dict[str, Any] = {
         "config_hash": config_hash(cfg),
         "version": __version__,
         "gan": cfg.gan.name,
         "dataset": cfg.dataset.name,
         "seed": cfg.seed,
-        "steps_planned": cfg.train.steps,
+        "sample": cfg.sample,
+        "hparams": hparams,
+        "host": socket.gethostname(),
+        "slurm_job_id": slurm_job_id(),
     }
+    previous = read_result(out_dir)
+    if (previous and previous.get("status") in (COMPLETED, DIVERGED)
+            and previous.get("config_hash") == result["config_hash"]):
+        log.info("%s: already %s (config %s); nothing to do", out_dir, previous["status"],
+                 result["config_hash"])
+        return previous
+    # The setting actually trained (sample applied), for the analysis and for re-derivation.
+    OmegaConf.save(cfg, out_dir / RESOLVED_CONFIG_FILE, resolve=True)
+    (out_dir / RESULT_FILE).unlink(missing_ok=True)  # a stale failure must not look current
     metrics = MetricsLog(out_dir / METRICS_FILE)
     # Each start trains from scratch (resume from checkpoints is not implemented yet), so a
     # previous attempt's evaluations must not mix into this run's curve.
     metrics.path.unlink(missing_ok=True)
+    running = out_dir / RUNNING_FILE
+    atomic_write_json(running, {"started": started, "host": result["host"], "pid": os.getpid(),
+                                "slurm_job_id": result["slurm_job_id"]})
     try:
         validate(cfg)
         result.update(train(cfg, out_dir, metrics, started))
@@ -125,6 +173,8 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         result["wall_s"] = time.time() - started
         atomic_write_json(out_dir / RESULT_FILE, result)
         raise
+    finally:
+        running.unlink(missing_ok=True)
     result["wall_s"] = time.time() - started
     atomic_write_json(out_dir / RESULT_FILE, result)
     return result
@@ -160,7 +210,9 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float) -
 
     # --- the loop ---------------------------------------------------------------------------
     meter = LossMeter(device)
-    steps, n_disc = cfg.train.steps, cfg.gan.n_disc
+    n_disc = cfg.gan.n_disc
+    steps, eval_every = schedule(cfg, len(data.train),
+                                 batches_per_step=n_disc if objective.trains_discriminator else 1)
     best: tuple[float, int] = (math.inf, 0)
     last: dict[str, Any] = {}
     bar = tqdm(total=steps, desc=f"{cfg.gan.name}/{cfg.dataset.name}", unit="step",
@@ -188,7 +240,7 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float) -
         meter.add(step, g_logs)
         bar.update(1)
 
-        is_eval = step % cfg.eval.every == 0 or step == steps
+        is_eval = step % eval_every == 0 or step == steps
         if not is_eval and step % DIVERGENCE_CHECK_EVERY:
             continue
         diverged = meter.diverged()
@@ -198,7 +250,7 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float) -
             metrics.append({"step": step, "wall_s": time.time() - started, "diverged": True,
                             "losses": meter.means()})
             bar.close()
-            return {"status": DIVERGED, "steps_done": bad_step, "diverged_step": bad_step,
+            return {"status": DIVERGED, "steps_done": bad_step, "steps_planned": steps, "diverged_step": bad_step,
                     "diverged_loss": bad_loss, "best_fid": best[0] if best[1] else None,
                     "best_step": best[1] or None, **last}
         if not is_eval:
@@ -226,7 +278,7 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float) -
         log.info("step %d  FID %.3f  (%s, n_gen=%d, n_real=%d)", step, scores["fid"],
                  scores["extractor"], scores["n_gen"], scores["n_real"])
     bar.close()
-    return {"status": COMPLETED, "steps_done": steps, "best_fid": best[0], "best_step": best[1],
+    return {"status": COMPLETED, "steps_done": steps, "steps_planned": steps, "best_fid": best[0], "best_step": best[1],
             "train_s": time.time() - train_started, **last}
 
 

@@ -129,3 +129,65 @@ def test_device_auto_is_cpu_here():
     assert resolve_device("auto").type == expected
     with pytest.raises(ValueError, match="device"):
         resolve_device("tpu9")
+
+
+def test_relaunch_skips_a_finished_run_and_reruns_a_changed_one(compose_cfg, tmp_path):
+    cfg = compose_cfg("gan=ns_gan", "dataset=ring8", "arch=mlp", "arch.hidden=32")
+    first = run(cfg, tmp_path)
+    mtime = (tmp_path / "result.json").stat().st_mtime_ns
+    again = run(cfg, tmp_path)
+    assert again == json.loads((tmp_path / "result.json").read_text())
+    assert (tmp_path / "result.json").stat().st_mtime_ns == mtime  # untouched: nothing retrained
+    assert again["final_fid"] == first["final_fid"]
+    changed = run(compose_cfg("gan=ns_gan", "dataset=ring8", "arch=mlp", "arch.hidden=32",
+                              "train.steps=10"), tmp_path)
+    assert changed["config_hash"] != first["config_hash"] and changed["steps_done"] == 10
+    assert not (tmp_path / "running.json").exists()
+
+
+def test_a_failed_run_is_rerun(compose_cfg, tmp_path):
+    with pytest.raises(ValueError):
+        run(compose_cfg("dataset=digits", "arch=mlp"), tmp_path)
+    assert json.loads((tmp_path / "result.json").read_text())["status"] == "failed"
+    assert not (tmp_path / "running.json").exists()
+    # same directory, now a valid config: trains, replaces the failure
+    result = run(compose_cfg("dataset=ring8", "arch=mlp", "arch.hidden=32"), tmp_path)
+    assert result["status"] == "completed"
+
+
+def test_sample_is_applied_recorded_and_saved(compose_cfg, tmp_path):
+    from omegaconf import OmegaConf
+
+    result = run(compose_cfg("gan=wgan", "dataset=ring8", "arch=mlp", "arch.hidden=32",
+                             "sample=5", "train.steps=2", "eval.every=2"), tmp_path)
+    saved = OmegaConf.load(tmp_path / "config.yaml")
+    assert result["sample"] == 5
+    assert saved.gan.lr == result["hparams"]["gan.lr"] != 5e-5
+    assert saved.gan.objective.clip == result["hparams"]["gan.objective.clip"]
+
+
+@pytest.mark.slow
+def test_demo_fid_goes_down(compose_cfg, tmp_path):
+    # The quick start's promise: FID falls from the first evaluation to the last (demo settings,
+    # shortened). One thread: the numbers are then the same on every run of this machine kind.
+    cfg = compose_cfg("experiment=demo", "train.steps=1200", "eval.every=400",
+                      "eval.num_samples=1000", "train.batch_size=64", "z_dim=64",
+                      "train.threads=1")
+    result = run(cfg, tmp_path)
+    fids = [json.loads(line)["fid"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert result["status"] == "completed" and len(fids) == 3
+    assert fids[-1] < fids[0] / 4, fids
+    assert (tmp_path / "samples" / "step_0001200.png").stat().st_size > 0
+
+
+def test_schedule_in_epochs_counts_one_real_batch_per_d_step():
+    from omegaconf import OmegaConf
+
+    from benchmark.train import schedule
+
+    cfg = OmegaConf.create({"train": {"steps": 7, "batch_size": 64, "epochs": None},
+                            "eval": {"every": 3, "every_epochs": None}})
+    assert schedule(cfg, 60_000, batches_per_step=1) == (7, 3)
+    cfg.train.epochs, cfg.eval.every_epochs = 20, 5
+    assert schedule(cfg, 60_000, batches_per_step=1) == (18750, 4688)  # 937.5 steps an epoch
+    assert schedule(cfg, 60_000, batches_per_step=5) == (3750, 938)    # n_disc = 5

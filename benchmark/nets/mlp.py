@@ -24,12 +24,17 @@ def point_dim(shape: Sequence[int]) -> int:
 
 
 class MLP:
-    """Factory for MLPs with `depth` hidden layers of `hidden` units on each path."""
+    """Factory for MLPs with `depth` hidden layers of round(hidden * width) units on each path.
 
-    def __init__(self, hidden: int = 512, depth: int = 2) -> None:
-        if hidden < 1 or depth < 1:
-            raise ValueError(f"arch=mlp needs hidden >= 1 and depth >= 1; got {hidden}, {depth}")
-        self.hidden = hidden
+    `width` multiplies the layer size as InfoGAN's does, so one `arch.width=...` shrinks
+    whichever architecture a dataset picks (the demo sweep relies on it).
+    """
+
+    def __init__(self, hidden: int = 512, depth: int = 2, width: float = 1.0) -> None:
+        if hidden < 1 or depth < 1 or width <= 0:
+            raise ValueError(f"arch=mlp needs hidden >= 1, depth >= 1 and width > 0; "
+                             f"got {hidden}, {depth}, {width}")
+        self.hidden = max(1, round(hidden * width))
         self.depth = depth
 
     def generator(self, z_dim: int, shape: Sequence[int]) -> nn.Module:

@@ -67,3 +67,11 @@ def test_rejects_non_point_shapes(shape: tuple[int, ...]) -> None:
                   lambda: arch.autoencoder(shape, False), lambda: arch.encoder(shape, 2, False)):
         with pytest.raises(ValueError, match=r"arch=mlp works on points \(D,\)"):
             build()
+
+
+def test_width_scales_hidden_layers() -> None:
+    from benchmark.nets.mlp import MLP
+
+    assert MLP(hidden=512, width=0.25).hidden == 128
+    G = MLP(hidden=64, width=0.5).generator(8, (2,))
+    assert G[0].out_features == 32

@@ -1,0 +1,78 @@
+"""The sweep files compose with the real configs, and the demo sweep runs as a tiny multirun."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from benchmark.search import apply_sample
+
+REPO = Path(__file__).resolve().parents[1]
+SWEEPS = sorted(p.stem for p in (REPO / "sweeps").glob("*.yaml"))
+OBJECTIVES = "mm_gan,ns_gan,lsgan,wgan,wgan_gp,dragan,began,vae"
+
+
+def _compose(*overrides: str):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+
+
+def test_sweep_files_exist():
+    assert {"demo", "phase1_wide", "phase2_narrow", "phase3_seeds"} <= set(SWEEPS)
+
+
+@pytest.mark.parametrize("sweep", SWEEPS)
+def test_every_sweep_composes_with_an_explicit_dir_and_its_command(sweep):
+    cfg = _compose(f"+sweep={sweep}", "dataset=mnist" if sweep != "demo" else "dataset=digits")
+    assert cfg.hydra.mode.name == "MULTIRUN"
+    assert cfg.hydra.sweep.dir == f"multirun/{sweep}"  # no timestamp: relaunches find their runs
+    assert f"+sweep={sweep}" in (REPO / "sweeps" / f"{sweep}.yaml").read_text()  # its command
+    OmegaConf.resolve(cfg)  # every interpolation resolves
+
+
+@pytest.mark.parametrize(("sweep", "space", "samples"),
+                         [("phase1_wide", "wide", "range(0,100)"),
+                          ("phase2_narrow", "narrow", "range(0,50)")])
+def test_study_phases(sweep, space, samples):
+    cfg = _compose(f"+sweep={sweep}", "dataset=cifar10", "gan=wgan_gp", "sample=7")
+    params = cfg.hydra.sweeper.params
+    assert params.gan == OBJECTIVES and params.sample == samples
+    assert cfg.search.name == space
+    assert cfg.train.epochs == 100 and cfg.eval.every_epochs == 5  # the study's CIFAR-10 length
+    assert cfg.eval.num_samples == 10_000 and cfg.arch.bn_momentum == 1e-3
+    _, hparams = apply_sample(cfg)
+    if space == "narrow":
+        assert hparams["gan.disc_batchnorm"] is False and hparams["gan.beta1"] == 0.5
+
+
+def test_phase3_reruns_the_best_sample_over_50_seeds():
+    cfg = _compose("+sweep=phase3_seeds", "dataset=mnist", "gan=began",
+                   "best_sample.mnist.began=17")
+    assert cfg.hydra.sweeper.params.seed == "range(0,50)"
+    assert cfg.sample == 17 and cfg.train.epochs == 20
+
+
+def test_demo_sweep_runs_and_relaunch_skips(tmp_path):
+    sweep_dir = tmp_path / "demo"
+    cmd = [sys.executable, "-m", "benchmark.train", "+sweep=demo", "train.steps=4",
+           "eval.every=2", "eval.num_samples=64",
+           # on the command line, a key replaces the sweep file's values for it
+           "seed=0", "gan.lr=1e-4", f"hydra.sweep.dir={sweep_dir}"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    results = sorted(sweep_dir.glob("*/result.json"))
+    assert len(results) == 6  # 2 datasets x 3 objectives
+    assert all(json.loads(r.read_text())["status"] == "completed" for r in results)
+    names = {r.parent.name for r in results}
+    assert ("dataset=ring8,eval.every=2,eval.num_samples=64,gan.lr=0.0001,gan=ns_gan,seed=0,"
+            "train.steps=4") in names  # the job's overrides name its directory
+    mtimes = {r: r.stat().st_mtime_ns for r in results}
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert p.returncode == 0 and p.stdout.count("nothing to do") == 6
+    assert {r: r.stat().st_mtime_ns for r in results} == mtimes
