@@ -78,23 +78,23 @@ class LossMeter:
         self.sums: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
         self.first_bad_step = torch.tensor(-1, device=device)
-        self.first_bad_key: dict[str, torch.Tensor] = {}
+        self.bad_keys: dict[str, torch.Tensor] = {}  # per key: non-finite at first_bad_step
 
     def add(self, step: int, logs: dict[str, Any]) -> None:
         for key, value in logs.items():
             v = torch.as_tensor(value, device=self.device, dtype=torch.float32).detach()
             self.sums[key] = self.sums.get(key, 0) + v
             self.counts[key] = self.counts.get(key, 0) + 1
-            bad = ~torch.isfinite(v) & (self.first_bad_step < 0)
-            self.first_bad_step = torch.where(bad, step, self.first_bad_step)
-            self.first_bad_key[key] = self.first_bad_key.get(key, torch.zeros((), dtype=torch.bool, device=self.device)) | bad
+            first = ~torch.isfinite(v) & ((self.first_bad_step < 0) | (self.first_bad_step == step))
+            self.first_bad_step = torch.where(first, step, self.first_bad_step)
+            self.bad_keys[key] = self.bad_keys.get(key, torch.zeros_like(first)) | first
 
     def diverged(self) -> tuple[int, str] | None:
         """(step, loss name) of the first non-finite loss, or None. Costs one sync."""
         step = int(self.first_bad_step)
         if step < 0:
             return None
-        keys = [k for k, flag in self.first_bad_key.items() if bool(flag)]
+        keys = [k for k, flag in self.bad_keys.items() if bool(flag)]
         return step, ",".join(keys)
 
     def means(self) -> dict[str, float]:
@@ -119,7 +119,8 @@ def schedule(cfg: DictConfig, n_train: int, batches_per_step: int) -> tuple[int,
     return steps, every
 
 
-def save_samples(generate: Callable[[int], torch.Tensor], path: Path, gen: torch.Generator, seed: int, n: int = 64) -> None:
+def save_samples(generate: Callable[[int], torch.Tensor], path: Path, gen: torch.Generator,
+                 seed: int, n: int = 64) -> None:
     """An 8x8 grid of samples (the first z of the FID stream), to see what the numbers mean."""
     from torchvision.utils import save_image
 

@@ -249,6 +249,13 @@ start_mariadb() {
               ALTER USER 'slurm'@'localhost' IDENTIFIED BY '$DB_PASS';
               GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';" \
     || die "cannot create the slurm database user"
+  # A fresh controller state numbers jobs from 1 again. Old accounting records would then alias
+  # the new ids: sacct reports new job N as the old, COMPLETED job N and submitit gives up on it
+  # while it still runs. So a fresh state starts a fresh accounting database too.
+  if [ ! -e "$STATE/ctld/job_state" ] && ! alive "$RUN/slurmdbd.pid" slurmdbd; then
+    mariadb -e "DROP DATABASE IF EXISTS slurm_acct_db" \
+      && say "fresh controller state: old accounting records dropped"
+  fi
 }
 
 # start_daemon NAME PORT ARGS...: slurmdbd, slurmctld or slurmd (each writes its own pid file)
