@@ -83,6 +83,14 @@ class MetricsLog:
         with self.path.open("a") as f:
             f.write(json.dumps(_jsonable(record), sort_keys=True) + "\n")
 
+    def truncate(self, after_step: int) -> None:
+        """Drop evaluations past `after_step` (made after the checkpoint a run resumes from)."""
+        kept = [r for r in self.read() if r.get("step", 0) <= after_step]
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        with os.fdopen(fd, "w") as f:
+            f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in kept)
+        os.replace(tmp, self.path)
+
     def read(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []

@@ -26,7 +26,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from benchmark import __version__
+from benchmark import __version__, checkpoint
 from benchmark.data import BatchStream, build_dataset
 from benchmark.latent import latent_sampler
 from benchmark.metrics.fid import FID
@@ -97,6 +97,14 @@ class LossMeter:
         keys = [k for k, flag in self.bad_keys.items() if bool(flag)]
         return step, ",".join(keys)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"sums": dict(self.sums), "counts": dict(self.counts),
+                "first_bad_step": self.first_bad_step, "bad_keys": dict(self.bad_keys)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sums, self.counts = dict(state["sums"]), dict(state["counts"])
+        self.first_bad_step, self.bad_keys = state["first_bad_step"], dict(state["bad_keys"])
+
     def means(self) -> dict[str, float]:
         out = {k: float(s) / self.counts[k] for k, s in self.sums.items()}
         self.sums, self.counts = {}, {}
@@ -159,15 +167,12 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     OmegaConf.save(cfg, out_dir / RESOLVED_CONFIG_FILE, resolve=True)
     (out_dir / RESULT_FILE).unlink(missing_ok=True)  # a stale failure must not look current
     metrics = MetricsLog(out_dir / METRICS_FILE)
-    # Each start trains from scratch (resume from checkpoints is not implemented yet), so a
-    # previous attempt's evaluations must not mix into this run's curve.
-    metrics.path.unlink(missing_ok=True)
     running = out_dir / RUNNING_FILE
     atomic_write_json(running, {"started": started, "host": result["host"], "pid": os.getpid(),
                                 "slurm_job_id": result["slurm_job_id"]})
     try:
         validate(cfg)
-        result.update(train(cfg, out_dir, metrics, started))
+        result.update(train(cfg, out_dir, metrics, started, result["config_hash"]))
     except Exception as e:
         # A failed job still leaves a result, so status tools and the analysis can see it.
         result.update(status=FAILED, error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
@@ -181,7 +186,8 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     return result
 
 
-def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float) -> dict[str, Any]:
+def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
+          chash: str) -> dict[str, Any]:
     # --- setup: every object comes from the config ---------------------------------------
     set_threads(cfg.train.threads)
     device = resolve_device(cfg.device)
@@ -209,78 +215,121 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float) -
     def generate(n: int) -> torch.Tensor:
         return G(sample_z(n, generator=eval_gen))
 
-    # --- the loop ---------------------------------------------------------------------------
+    # --- resume: a checkpoint in the run dir continues the run exactly where it stopped ----
     meter = LossMeter(device)
     n_disc = cfg.gan.n_disc
     steps, eval_every = schedule(cfg, len(data.train),
                                  batches_per_step=n_disc if objective.trains_discriminator else 1)
+    ckpt_every = cfg.train.checkpoint_every
     best: tuple[float, int] = (math.inf, 0)
     last: dict[str, Any] = {}
-    bar = tqdm(total=steps, desc=f"{cfg.gan.name}/{cfg.dataset.name}", unit="step",
-               disable=not progress_enabled(cfg.train.progress), dynamic_ncols=True)
-    train_started = time.time()
-    for step in range(1, steps + 1):
-        # n_disc D steps, one fresh real batch each; the G step reuses the last one, so that an
-        # epoch means what it means in the study (one real batch per D step).
-        if objective.trains_discriminator:
-            for _ in range(n_disc):
-                real = batches.next()
-                d_loss, d_logs = objective.d_loss(G, D, real, sample_z(cfg.train.batch_size))
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_d.step()
-                objective.after_d_step(D)
-            meter.add(step, d_logs)
-        else:
-            real = batches.next()
-        g_loss, g_logs = objective.g_loss(G, D, real, sample_z(cfg.train.batch_size))
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        objective.after_g_step()
-        meter.add(step, g_logs)
-        bar.update(1)
+    done, train_s = 0, 0.0
+    state = checkpoint.load_latest(out_dir, map_location=device)
+    if state is not None and state["config_hash"] != chash:
+        log.warning("checkpoints in %s belong to another config: starting over", out_dir)
+        checkpoint.remove_all(out_dir)
+        state = None
+    if state is None:
+        metrics.path.unlink(missing_ok=True)  # a previous attempt's curve is not this run's
+    else:
+        G.load_state_dict(state["G"])
+        D.load_state_dict(state["D"])
+        opt_g.load_state_dict(state["opt_g"])
+        if opt_d is not None:
+            opt_d.load_state_dict(state["opt_d"])
+        objective.load_state_dict(state["objective"])
+        batches.load_state_dict(state["batches"])
+        meter.load_state_dict(state["meter"])
+        checkpoint.set_rng_state(state["rng"])
+        done, train_s, last = state["step"], state["train_s"], state["last"]
+        best = (state["best"][0], state["best"][1])
+        metrics.truncate(after_step=done)  # evaluations made after the checkpoint come again
 
-        is_eval = step % eval_every == 0 or step == steps
-        if not is_eval and step % DIVERGENCE_CHECK_EVERY:
-            continue
-        diverged = meter.diverged()
-        if diverged is not None:
-            bad_step, bad_loss = diverged
-            log.warning("diverged at step %d: non-finite %s", bad_step, bad_loss)
-            metrics.append({"step": step, "wall_s": time.time() - started, "diverged": True,
-                            "losses": meter.means()})
-            bar.close()
-            return {"status": DIVERGED, "steps_done": bad_step, "steps_planned": steps, "diverged_step": bad_step,
-                    "diverged_loss": bad_loss, "best_fid": best[0] if best[1] else None,
-                    "best_step": best[1] or None, **last}
-        if not is_eval:
-            continue
-        # --- evaluation: FID on a fixed latent stream, one line of metrics.jsonl -------------
-        eval_started = time.time()
-        eval_gen.manual_seed(cfg.seed + EVAL_SEED_OFFSET)
-        G.eval()
-        with torch.no_grad():
-            scores = fid(generate)
-            if data.is_image:
-                save_samples(generate, out_dir / "samples" / f"step_{step:07d}.png", eval_gen,
-                             cfg.seed + EVAL_SEED_OFFSET)
-        G.train()
-        record = {"step": step, "wall_s": time.time() - started,
-                  "train_s": eval_started - train_started, "eval_s": time.time() - eval_started,
-                  "epoch": batches.epoch, "losses": meter.means(), **scores}
-        metrics.append(record)
-        train_started += record["eval_s"]  # train_s counts training only
-        if scores["fid"] < best[0]:
-            best = (scores["fid"], step)
-        last = {"final_fid": scores["fid"], "final_step": step,
-                "protocol": {k: v for k, v in scores.items() if k != "fid"}}
-        bar.set_postfix(fid=f"{scores['fid']:.2f}")
-        log.info("step %d  FID %.3f  (%s, n_gen=%d, n_real=%d)", step, scores["fid"],
-                 scores["extractor"], scores["n_gen"], scores["n_real"])
+    def snapshot(step: int) -> dict[str, Any]:
+        return {"config_hash": chash, "step": step, "G": G.state_dict(), "D": D.state_dict(),
+                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict() if opt_d else None,
+                "objective": objective.state_dict(), "batches": batches.state_dict(),
+                "meter": meter.state_dict(), "rng": checkpoint.rng_state(),
+                "best": [best[0], best[1]], "last": last,
+                "train_s": train_s + time.time() - segment_started}
+
+    # --- the loop ---------------------------------------------------------------------------
+    bar = tqdm(total=steps, initial=done, desc=f"{cfg.gan.name}/{cfg.dataset.name}",
+               unit="step", disable=not progress_enabled(cfg.train.progress), dynamic_ncols=True)
+    segment_started = time.time()  # train_s counts training only, across resumes
+    with checkpoint.StopSignals() as stop:
+        for step in range(done + 1, steps + 1):
+            # n_disc D steps, one fresh real batch each; the G step reuses the last one, so that
+            # an epoch means what it means in the study (one real batch per D step).
+            if objective.trains_discriminator:
+                for _ in range(n_disc):
+                    real = batches.next()
+                    d_loss, d_logs = objective.d_loss(G, D, real, sample_z(cfg.train.batch_size))
+                    opt_d.zero_grad(set_to_none=True)
+                    d_loss.backward()
+                    opt_d.step()
+                    objective.after_d_step(D)
+                meter.add(step, d_logs)
+            else:
+                real = batches.next()
+            g_loss, g_logs = objective.g_loss(G, D, real, sample_z(cfg.train.batch_size))
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+            objective.after_g_step()
+            meter.add(step, g_logs)
+            bar.update(1)
+
+            is_eval = step % eval_every == 0 or step == steps
+            if is_eval or step % DIVERGENCE_CHECK_EVERY == 0:
+                diverged = meter.diverged()
+                if diverged is not None:
+                    bad_step, bad_loss = diverged
+                    log.warning("diverged at step %d: non-finite %s", bad_step, bad_loss)
+                    metrics.append({"step": step, "wall_s": time.time() - started,
+                                    "diverged": True, "losses": meter.means()})
+                    bar.close()
+                    checkpoint.remove_all(out_dir)
+                    return {"status": DIVERGED, "steps_done": bad_step, "steps_planned": steps,
+                            "diverged_step": bad_step, "diverged_loss": bad_loss,
+                            "best_fid": best[0] if best[1] else None,
+                            "best_step": best[1] or None, **last}
+
+            if is_eval:  # --- FID on a fixed latent stream, one line of metrics.jsonl --------
+                eval_started = time.time()
+                train_s += eval_started - segment_started
+                eval_gen.manual_seed(cfg.seed + EVAL_SEED_OFFSET)
+                G.eval()
+                with torch.no_grad():
+                    scores = fid(generate)
+                    if data.is_image:
+                        save_samples(generate, out_dir / "samples" / f"step_{step:07d}.png",
+                                     eval_gen, cfg.seed + EVAL_SEED_OFFSET)
+                G.train()
+                segment_started = time.time()
+                metrics.append({"step": step, "wall_s": time.time() - started, "train_s": train_s,
+                                "eval_s": segment_started - eval_started, "epoch": batches.epoch,
+                                "losses": meter.means(), **scores})
+                if scores["fid"] < best[0]:
+                    best = (scores["fid"], step)
+                last = {"final_fid": scores["fid"], "final_step": step,
+                        "protocol": {k: v for k, v in scores.items() if k != "fid"}}
+                bar.set_postfix(fid=f"{scores['fid']:.2f}")
+                log.info("step %d  FID %.3f  (%s, n_gen=%d, n_real=%d)", step, scores["fid"],
+                         scores["extractor"], scores["n_gen"], scores["n_real"])
+
+            # --- checkpoint: periodically, and when SLURM (or a user) asks the run to stop -------
+            if stop.received is not None or (ckpt_every and step % ckpt_every == 0 and step < steps):
+                checkpoint.save(out_dir, step, snapshot(step))
+                if stop.received is not None:
+                    bar.close()
+                    stop.forward()  # requeue (submitit) or Interrupted: resumes when relaunched
     bar.close()
-    return {"status": COMPLETED, "steps_done": steps, "steps_planned": steps, "best_fid": best[0], "best_step": best[1],
-            "train_s": time.time() - train_started, **last}
+    torch.save(G.state_dict(), out_dir / "generator.pt")  # the trained G, for re-scoring later
+    checkpoint.remove_all(out_dir)
+    return {"status": COMPLETED, "steps_done": steps, "steps_planned": steps,
+            "best_fid": best[0], "best_step": best[1],
+            "train_s": train_s + time.time() - segment_started, **last}
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -292,6 +341,9 @@ def main(cfg: DictConfig) -> float | None:
         # A config mistake is the user's to fix: say which key, skip the traceback.
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except checkpoint.Interrupted as e:
+        log.warning("%s; relaunch to resume from %s", e, out_dir)
+        sys.exit(128 + e.signum)
     log.info("status: %s  final FID: %s  best FID: %s (step %s)  -> %s", result["status"],
              result.get("final_fid"), result.get("best_fid"), result.get("best_step"), out_dir)
     return result.get("final_fid")

@@ -36,6 +36,7 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("gan.objective.lambda_k", lambda v: _is_num(v) and v >= 0, "a number >= 0"),
     ("train.steps", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     ("train.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    ("train.checkpoint_every", lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: only on a stop signal)"),
     ("train.threads", lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: torch's default)"),
     ("train.epochs", lambda v: v is None or (_is_num(v) and v > 0), "null or a number > 0"),
     ("eval.every", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
