@@ -29,7 +29,7 @@ from tqdm import tqdm
 from benchmark import __version__, checkpoint
 from benchmark.data import BatchStream, build_dataset
 from benchmark.latent import latent_sampler
-from benchmark.metrics.fid import FID
+from benchmark.metrics.evaluator import METRICS, Evaluator
 from benchmark.results import (
     COMPLETED,
     DIVERGED,
@@ -62,6 +62,8 @@ CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 # FID samples always come from this latent stream, so every evaluation of a run scores the same
 # z (less noise along the curve) and evaluation never disturbs the training RNG.
 EVAL_SEED_OFFSET = 1_000_003
+# What the evaluator returns besides the protocol fields.
+METRIC_KEYS = {key for metric in METRICS.values() for key in metric.keys}
 # One device sync every this many steps to stop a diverged run early (not only at evaluations).
 DIVERGENCE_CHECK_EVERY = 100
 
@@ -206,9 +208,9 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
     sample_z = latent_sampler(cfg.gan.latent, cfg.z_dim, device)
 
     extractor = instantiate(cfg.features, data=data, device=str(device))
-    fid = FID(data, extractor, num_samples=cfg.eval.num_samples,
-              reference_split=cfg.eval.reference_split, batch_size=cfg.eval.batch_size,
-              device=str(device))
+    fid = Evaluator(data, extractor, metrics=cfg.eval.metrics, num_samples=cfg.eval.num_samples,
+                    reference_split=cfg.eval.reference_split, batch_size=cfg.eval.batch_size,
+                    device=str(device))
     fid.reference()  # computed (or read from the cache) before training, not inside the first eval
     eval_gen = torch.Generator(device=device)
 
@@ -313,9 +315,11 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
                 if scores["fid"] < best[0]:
                     best = (scores["fid"], step)
                 last = {"final_fid": scores["fid"], "final_step": step,
-                        "protocol": {k: v for k, v in scores.items() if k != "fid"}}
+                        "final_metrics": {k: v for k, v in scores.items() if k in METRIC_KEYS},
+                        "protocol": {k: v for k, v in scores.items() if k not in METRIC_KEYS}}
                 bar.set_postfix(fid=f"{scores['fid']:.2f}")
-                log.info("step %d  FID %.3f  (%s, n_gen=%d, n_real=%d)", step, scores["fid"],
+                log.info("step %d  %s  (%s, n_gen=%d, n_real=%d)", step,
+                         "  ".join(f"{k} {v:.4g}" for k, v in last["final_metrics"].items()),
                          scores["extractor"], scores["n_gen"], scores["n_real"])
 
             # --- checkpoint: periodically, and when SLURM (or a user) asks the run to stop -------

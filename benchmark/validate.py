@@ -43,6 +43,8 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("eval.every_epochs", lambda v: v is None or (_is_num(v) and v > 0), "null or a number > 0"),
     ("eval.num_samples", lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
     ("eval.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    ("eval.metrics", lambda v: v is not None and "fid" in list(v),
+     "a list that includes fid (e.g. [fid, kid, pr])"),
     ("eval.reference_split", lambda v: v in ("train", "test"), "train or test"),
 ]
 

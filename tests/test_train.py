@@ -191,3 +191,25 @@ def test_schedule_in_epochs_counts_one_real_batch_per_d_step():
     cfg.train.epochs, cfg.eval.every_epochs = 20, 5
     assert schedule(cfg, 60_000, batches_per_step=1) == (18750, 4688)  # 937.5 steps an epoch
     assert schedule(cfg, 60_000, batches_per_step=5) == (3750, 938)    # n_disc = 5
+
+
+@pytest.mark.parametrize(("dataset", "metrics"), [("ring8", "[fid,kid,pr,modes]"),
+                                                  ("digits", "[fid,kid,pr]")])
+def test_every_metric_is_recorded_over_training(compose_cfg, tmp_path, dataset, metrics):
+    extra = ["arch.hidden=32"] if dataset == "ring8" else ["arch.width=0.125"]
+    result = run(compose_cfg(f"dataset={dataset}", f"eval.metrics={metrics}", *extra), tmp_path)
+    evals = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    keys = {"fid", "kid_mean", "kid_std", "precision", "recall"}
+    if dataset == "ring8":
+        keys |= {"modes_covered", "high_quality"}
+    for e in evals:
+        assert keys <= set(e) and all(math.isfinite(e[k]) for k in keys)
+    assert set(result["final_metrics"]) == keys
+    assert 0 <= result["final_metrics"]["precision"] <= 1
+
+
+def test_metrics_must_include_fid(compose_cfg, tmp_path):
+    from benchmark.validate import ConfigError
+
+    with pytest.raises(ConfigError, match="eval.metrics"):
+        run(compose_cfg("dataset=ring8", "eval.metrics=[kid]"), tmp_path)
