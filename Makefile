@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-# The quick start's main job: a small study (sweeps/demo.yaml) on CPU, then its table.
+# The quick start's main job: a small study (sweeps/demo.yaml) on CPU, then its tables and plots.
 # Relaunching skips the runs already finished; `make clean` starts over.
 demo: $(STAMP)
 	$(BIN)/gan-train +sweep=demo
 	$(BIN)/python -m analysis.summary multirun/demo
+	$(BIN)/gan-analyze report multirun/demo --out multirun/demo_report
+	@echo "report: $(CURDIR)/multirun/demo_report/index.md"
 
 # One short NS GAN run on the digits, FID over training (conf/experiment/demo.yaml).
 demo-run: $(STAMP)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
@@ -137,6 +138,17 @@ def save_samples(generate: Callable[[int], torch.Tensor], path: Path, gen: torch
     path.parent.mkdir(parents=True, exist_ok=True)
     gen.manual_seed(seed)
     save_image(generate(n).float().cpu(), path, nrow=8, padding=1)
+
+
+def save_points(generate: Callable[[int], torch.Tensor], path: Path, gen: torch.Generator,
+                seed: int, n: int = 1000) -> None:
+    """Generated 2-D points as ``.npz`` (key ``points``): the analysis draws them as scatter
+    plots, where mode collapse is visible."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gen.manual_seed(seed)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, points=generate(n).float().cpu().numpy().reshape(n, -1))
+    os.replace(tmp, path)
 
 
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -307,6 +319,9 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
                     if data.is_image:
                         save_samples(generate, out_dir / "samples" / f"step_{step:07d}.png",
                                      eval_gen, cfg.seed + EVAL_SEED_OFFSET)
+                    else:
+                        save_points(generate, out_dir / "samples" / f"step_{step:07d}.npz",
+                                    eval_gen, cfg.seed + EVAL_SEED_OFFSET)
                 G.train()
                 segment_started = time.time()
                 metrics.append({"step": step, "wall_s": time.time() - started, "train_s": train_s,

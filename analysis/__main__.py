@@ -1,0 +1,5 @@
+"""`python -m analysis ...` is `gan-analyze ...`."""
+
+from analysis.cli import main
+
+main()
