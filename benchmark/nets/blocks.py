@@ -12,6 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from benchmark.nets.norms import norm_layer
+
 LRELU_SLOPE = 0.2  # compare_gan ops.lrelu
 # compare_gan ops.batch_norm: tf.contrib.layers.batch_norm(decay=0.999, epsilon=0.001).
 # TF's decay d is PyTorch's momentum 1 - d.
@@ -25,24 +27,24 @@ def scaled(channels: int, width: float) -> int:
     return max(1, round(channels * width))
 
 
-def batch_norm(features: int, dims: int, momentum: float) -> nn.Module:
-    """BatchNorm1d (dims=1) or BatchNorm2d (dims=2) with the study's epsilon."""
-    cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
-    return cls(features, eps=STUDY_BN_EPS, momentum=momentum)
+def normalisation(norm: str, features: int, dims: int, bn_momentum: float) -> list[nn.Module]:
+    """[] or [the `norm` layer] (none | batch | layer) for `features` outputs of a Linear
+    (dims=1) or conv (dims=2); batch norm with the study's epsilon."""
+    layer = norm_layer(norm, features, dims, bn_eps=STUDY_BN_EPS, bn_momentum=bn_momentum)
+    return [] if layer is None else [layer]
 
 
 def fc(
     in_features: int,
     out_features: int,
     *,
-    batchnorm: bool,
+    norm: str,
     activation: nn.Module | None,
     bn_momentum: float = STUDY_BN_MOMENTUM,
 ) -> list[nn.Module]:
-    """Linear [-> BN] [-> activation], as a list to splice into a Sequential."""
+    """Linear [-> norm] [-> activation], as a list to splice into a Sequential."""
     layers: list[nn.Module] = [nn.Linear(in_features, out_features)]
-    if batchnorm:
-        layers.append(batch_norm(out_features, 1, bn_momentum))
+    layers += normalisation(norm, out_features, 1, bn_momentum)
     if activation is not None:
         layers.append(activation)
     return layers
@@ -53,11 +55,11 @@ def conv_down(
     c1: int,
     c2: int,
     *,
-    batchnorm: bool,
+    norm: str,
     activate: bool,
     bn_momentum: float = STUDY_BN_MOMENTUM,
 ) -> list[nn.Module]:
-    """conv4x4 s2 (c1) -> lrelu -> conv4x4 s2 (c2) [-> BN] [-> lrelu] -> flatten.
+    """conv4x4 s2 (c1) -> lrelu -> conv4x4 s2 (c2) [-> norm] [-> lrelu] -> flatten.
 
     (B, C, H, W) -> (B, c2 * H/4 * W/4). The critic and the VAE encoder activate after the
     second conv; BEGAN's encoder goes straight from it to the code layer (activate=False).
@@ -66,9 +68,8 @@ def conv_down(
         nn.Conv2d(in_channels, c1, 4, stride=2, padding=1),
         nn.LeakyReLU(LRELU_SLOPE),
         nn.Conv2d(c1, c2, 4, stride=2, padding=1),
+        *normalisation(norm, c2, 2, bn_momentum),
     ]
-    if batchnorm:
-        layers.append(batch_norm(c2, 2, bn_momentum))
     if activate:
         layers.append(nn.LeakyReLU(LRELU_SLOPE))
     layers.append(nn.Flatten())
@@ -81,24 +82,23 @@ def deconv_up(
     c1: int,
     out_shape: tuple[int, int, int],
     *,
-    batchnorm: bool,
+    norm: str,
     activation: Callable[[], nn.Module],
     bn_momentum: float = STUDY_BN_MOMENTUM,
 ) -> list[nn.Module]:
-    """FC c2*(H/4)*(W/4) [BN] act -> reshape -> deconv4x4 s2 (c1) [BN] act -> deconv4x4 s2 (C)
-    -> sigmoid.
+    """FC c2*(H/4)*(W/4) [norm] act -> reshape -> deconv4x4 s2 (c1) [norm] act -> deconv4x4 s2
+    (C) -> sigmoid.
 
     (B, in_features) -> (B, C, H, W) in [0, 1]. The generator's second half and BEGAN's decoder.
     `activation` is a factory (a class or `lrelu`) so each use gets its own instance.
     """
     channels, height, width = out_shape
     h4, w4 = height // 4, width // 4
-    layers = fc(in_features, c2 * h4 * w4, batchnorm=batchnorm, activation=activation(),
+    layers = fc(in_features, c2 * h4 * w4, norm=norm, activation=activation(),
                 bn_momentum=bn_momentum)
     layers.append(nn.Unflatten(1, (c2, h4, w4)))
     layers.append(nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1))
-    if batchnorm:
-        layers.append(batch_norm(c1, 2, bn_momentum))
+    layers += normalisation(norm, c1, 2, bn_momentum)
     layers += [activation(), nn.ConvTranspose2d(c1, channels, 4, stride=2, padding=1),
                nn.Sigmoid()]
     return layers

@@ -2,12 +2,15 @@
 compare_gan v1: `abstract_gan.py` (generator, discriminator), `BEGAN.py` (auto-encoder
 discriminator) and `VAE.py` (Gaussian encoder).
 
-    D:   conv4x4 s2 (64) -> lrelu -> conv4x4 s2 (128) [BN] -> lrelu -> FC 1024 [BN] -> lrelu -> FC 1
+    D:   conv4x4 s2 (64) -> lrelu -> conv4x4 s2 (128) [N] -> lrelu -> FC 1024 [N] -> lrelu -> FC 1
     G:   FC 1024 BN lrelu -> FC 128*(H/4)*(W/4) BN lrelu -> deconv4x4 s2 (64) BN lrelu
          -> deconv4x4 s2 (C) -> sigmoid
-    AE:  conv (64) -> lrelu -> conv (128) -> FC 64 [BN] lrelu -> FC 128*(H/4)*(W/4) [BN] lrelu
-         -> deconv (64) [BN] lrelu -> deconv (C) -> sigmoid                          (BEGAN's D)
+    AE:  conv (64) -> lrelu -> conv (128) -> FC 64 [N] lrelu -> FC 128*(H/4)*(W/4) [N] lrelu
+         -> deconv (64) [N] lrelu -> deconv (C) -> sigmoid                           (BEGAN's D)
     Enc: D's layers with a final FC 2*z_dim (mean, pre-softplus std)                  (VAE)
+
+[N] is the discriminator's `norm` (benchmark.nets.norms): none, batch (the study's BN switch) or
+layer (LayerNorm after an FC, GroupNorm(1, C) over (C, H, W) after a conv, where BN would be).
 
 The VAE's decoder is the generator. Weights use the study's N(0, 0.02) init and its batch-norm
 settings (epsilon 1e-3, moving-average decay 0.999).
@@ -28,6 +31,7 @@ from benchmark.nets.blocks import (
     lrelu,
     scaled,
 )
+from benchmark.nets.norms import check_arch_norm
 
 
 def image_shape(shape: Sequence[int]) -> tuple[int, int, int]:
@@ -75,46 +79,48 @@ class InfoGAN:
         out_shape = image_shape(shape)
         m = self.bn_momentum
         return _studied(nn.Sequential(
-            *fc(z_dim, self.c1024, batchnorm=True, activation=lrelu(), bn_momentum=m),
-            *deconv_up(self.c1024, self.c128, self.c64, out_shape, batchnorm=True,
+            *fc(z_dim, self.c1024, norm="batch", activation=lrelu(), bn_momentum=m),
+            *deconv_up(self.c1024, self.c128, self.c64, out_shape, norm="batch",
                        activation=lrelu, bn_momentum=m),
         ))
 
-    def critic(self, shape: Sequence[int], batchnorm: bool) -> nn.Module:
+    def critic(self, shape: Sequence[int], norm: str) -> nn.Module:
         """(B, C, H, W) -> (B,) logits (no sigmoid)."""
         # Flatten(0) turns the (B, 1) output into (B,).
-        return _studied(nn.Sequential(*self._conv_classifier(shape, 1, batchnorm), nn.Flatten(0)))
+        return _studied(nn.Sequential(*self._conv_classifier(shape, 1, norm), nn.Flatten(0)))
 
-    def encoder(self, shape: Sequence[int], z_dim: int, batchnorm: bool) -> nn.Module:
+    def encoder(self, shape: Sequence[int], z_dim: int, norm: str) -> nn.Module:
         """(B, C, H, W) -> (B, 2*z_dim): the Gaussian's mean, then its pre-softplus std."""
-        return _studied(nn.Sequential(*self._conv_classifier(shape, 2 * z_dim, batchnorm)))
+        return _studied(nn.Sequential(*self._conv_classifier(shape, 2 * z_dim, norm)))
 
-    def autoencoder(self, shape: Sequence[int], batchnorm: bool) -> nn.Module:
+    def autoencoder(self, shape: Sequence[int], norm: str) -> nn.Module:
         """(B, C, H, W) -> (B, C, H, W) reconstruction in [0, 1] (BEGAN's discriminator).
 
-        As in compare_gan's BEGAN.py, there is no BN or activation between the second conv and
-        the code layer, whatever `batchnorm` says.
+        As in compare_gan's BEGAN.py, there is no normalisation or activation between the
+        second conv and the code layer, whatever `norm` says.
         """
         c, h, w = image_shape(shape)
+        check_arch_norm(norm, "infogan")
         m = self.bn_momentum
         code = scaled(64, self.width)
         return _studied(nn.Sequential(
-            *conv_down(c, self.c64, self.c128, batchnorm=False, activate=False),
-            *fc(self.c128 * (h // 4) * (w // 4), code, batchnorm=batchnorm, activation=lrelu(),
+            *conv_down(c, self.c64, self.c128, norm="none", activate=False),
+            *fc(self.c128 * (h // 4) * (w // 4), code, norm=norm, activation=lrelu(),
                 bn_momentum=m),
-            *deconv_up(code, self.c128, self.c64, (c, h, w), batchnorm=batchnorm,
+            *deconv_up(code, self.c128, self.c64, (c, h, w), norm=norm,
                        activation=lrelu, bn_momentum=m),
         ))
 
     def _conv_classifier(
-        self, shape: Sequence[int], out_features: int, batchnorm: bool
+        self, shape: Sequence[int], out_features: int, norm: str
     ) -> list[nn.Module]:
         # The discriminator and the VAE encoder differ only in their last layer's width.
         c, h, w = image_shape(shape)
+        check_arch_norm(norm, "infogan")
         m = self.bn_momentum
         return [
-            *conv_down(c, self.c64, self.c128, batchnorm=batchnorm, activate=True, bn_momentum=m),
-            *fc(self.c128 * (h // 4) * (w // 4), self.c1024, batchnorm=batchnorm,
+            *conv_down(c, self.c64, self.c128, norm=norm, activate=True, bn_momentum=m),
+            *fc(self.c128 * (h // 4) * (w // 4), self.c1024, norm=norm,
                 activation=lrelu(), bn_momentum=m),
             nn.Linear(self.c1024, out_features),
         ]

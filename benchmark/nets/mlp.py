@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from torch import nn
 
 from benchmark.nets.blocks import LRELU_SLOPE
+from benchmark.nets.norms import check_arch_norm, norm_layer
 
 
 def point_dim(shape: Sequence[int]) -> int:
@@ -40,42 +41,46 @@ class MLP:
     def generator(self, z_dim: int, shape: Sequence[int]) -> nn.Module:
         """(B, z_dim) -> (B, D): ReLU hidden layers, linear output (points are unbounded)."""
         d = point_dim(shape)
-        return nn.Sequential(*self._stack(z_dim, nn.ReLU, batchnorm=False), nn.Linear(self.hidden, d))
+        return nn.Sequential(*self._stack(z_dim, nn.ReLU, "none"), nn.Linear(self.hidden, d))
 
-    def critic(self, shape: Sequence[int], batchnorm: bool) -> nn.Module:
-        """(B, D) -> (B,) logits: [Linear, BN?, LeakyReLU 0.2] x depth -> Linear 1."""
+    def critic(self, shape: Sequence[int], norm: str) -> nn.Module:
+        """(B, D) -> (B,) logits: [Linear, norm, LeakyReLU 0.2] x depth -> Linear 1."""
         d = point_dim(shape)
-        return nn.Sequential(*self._stack(d, _lrelu, batchnorm), nn.Linear(self.hidden, 1),
+        return nn.Sequential(*self._stack(d, _lrelu, norm), nn.Linear(self.hidden, 1),
                              nn.Flatten(0))
 
-    def encoder(self, shape: Sequence[int], z_dim: int, batchnorm: bool) -> nn.Module:
+    def encoder(self, shape: Sequence[int], z_dim: int, norm: str) -> nn.Module:
         """(B, D) -> (B, 2*z_dim): the Gaussian's mean, then its pre-softplus std."""
         d = point_dim(shape)
-        return nn.Sequential(*self._stack(d, _lrelu, batchnorm), nn.Linear(self.hidden, 2 * z_dim))
+        return nn.Sequential(*self._stack(d, _lrelu, norm), nn.Linear(self.hidden, 2 * z_dim))
 
-    def autoencoder(self, shape: Sequence[int], batchnorm: bool) -> nn.Module:
+    def autoencoder(self, shape: Sequence[int], norm: str) -> nn.Module:
         """(B, D) -> (B, D): hidden x depth -> code (hidden // 4, at least 2) -> hidden x depth
-        -> linear D (BEGAN's discriminator)."""
+        -> linear D (BEGAN's discriminator); `norm` after every hidden and code Linear."""
         d = point_dim(shape)
         code = max(2, self.hidden // 4)
-        layers = self._stack(d, _lrelu, batchnorm) + [nn.Linear(self.hidden, code)]
-        if batchnorm:
-            layers.append(nn.BatchNorm1d(code))
-        layers += [_lrelu(), *self._stack(code, _lrelu, batchnorm), nn.Linear(self.hidden, d)]
+        layers = self._stack(d, _lrelu, norm) + [nn.Linear(self.hidden, code), *_norm(norm, code),
+                                                 _lrelu()]
+        layers += [*self._stack(code, _lrelu, norm), nn.Linear(self.hidden, d)]
         return nn.Sequential(*layers)
 
     def _stack(self, in_features: int, activation: Callable[[], nn.Module],
-               batchnorm: bool) -> list[nn.Module]:
-        """[Linear, BN?, activation] x depth, from in_features to `hidden`."""
+               norm: str) -> list[nn.Module]:
+        """[Linear, norm, activation] x depth, from in_features to `hidden`."""
         layers: list[nn.Module] = []
         for i in range(self.depth):
             layers.append(nn.Linear(in_features if i == 0 else self.hidden, self.hidden))
-            if batchnorm:
-                layers.append(nn.BatchNorm1d(self.hidden))
+            layers += _norm(norm, self.hidden)
             layers.append(activation())
         return layers
 
 
 def _lrelu() -> nn.Module:
     return nn.LeakyReLU(LRELU_SLOPE)
+
+
+def _norm(norm: str, features: int) -> list[nn.Module]:
+    # PyTorch's batch-norm defaults: there are no study settings for points.
+    layer = norm_layer(check_arch_norm(norm, "mlp"), features, 1)
+    return [] if layer is None else [layer]
 

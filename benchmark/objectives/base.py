@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from benchmark.nets import Architecture
+from benchmark.nets import NORMS, Architecture, apply_spectral_norm
 
 # Scalar logs returned with each loss: name -> detached 0-d tensor on the loss's device.
 # Tensors, not python floats: `.item()` would force a device sync every step; the loop averages
@@ -32,22 +32,32 @@ class Objective:
     discriminator_kind: ClassVar[str] = "critic"
     # False: no separate D step; D's parameters (if any) train with G via generator_parameters.
     trains_discriminator: ClassVar[bool] = True
+    # The config groups the objective is built from (GAN: "loss", "penalty"); a run that picks
+    # another group (e.g. `gan=began loss=hinge`) is a config error (benchmark.composition).
+    composes: ClassVar[tuple[str, ...]] = ()
 
     def build_discriminator(
-        self, arch: Architecture, shape: Sequence[int], z_dim: int, batchnorm: bool
+        self, arch: Architecture, shape: Sequence[int], z_dim: int, norm: str
     ) -> nn.Module:
-        """Build D with the architecture's `discriminator_kind` method."""
+        """Build D with the architecture's `discriminator_kind` method and D's normalisation
+        `norm` (one of benchmark.nets.NORMS): none | batch | layer are built in by the
+        architecture; spectral wraps every Conv/Linear weight of the built D."""
+        if norm not in NORMS:
+            raise ValueError(f"norm={norm!r} is not known; valid: {NORMS}")
         shape = tuple(int(s) for s in shape)
+        arch_norm = "none" if norm == "spectral" else norm
         kind = self.discriminator_kind
         if kind == "critic":
-            return arch.critic(shape, batchnorm)
-        if kind == "autoencoder":
-            return arch.autoencoder(shape, batchnorm)
-        if kind == "encoder":
-            return arch.encoder(shape, z_dim, batchnorm)
-        raise ValueError(
-            f"{type(self).__name__}.discriminator_kind={kind!r}; valid: {DISCRIMINATOR_KINDS}"
-        )
+            D = arch.critic(shape, arch_norm)
+        elif kind == "autoencoder":
+            D = arch.autoencoder(shape, arch_norm)
+        elif kind == "encoder":
+            D = arch.encoder(shape, z_dim, arch_norm)
+        else:
+            raise ValueError(
+                f"{type(self).__name__}.discriminator_kind={kind!r}; valid: {DISCRIMINATOR_KINDS}"
+            )
+        return apply_spectral_norm(D) if norm == "spectral" else D
 
     def d_loss(self, G: nn.Module, D: nn.Module, real: Tensor, z: Tensor) -> tuple[Tensor, Logs]:
         """D's loss on a real batch and latents z (fakes made without G gradients), and logs."""

@@ -1,51 +1,70 @@
-"""The study's GAN objectives: MM GAN, NS GAN, LSGAN, WGAN, WGAN-GP, DRAGAN, BEGAN.
+"""GAN objectives composed of a loss and a penalty (`GAN`), the study's as compositions (MM GAN,
+NS GAN, LSGAN, WGAN, WGAN-GP, DRAGAN), and BEGAN.
 
 Each follows compare_gan v1 (`src/gans/*.py`); where that code differs from the papers, the
-docstring says which we follow. Losses are in `losses.py`, penalties in `penalties.py`.
+docstring says which we follow. Losses are in `losses.py`, penalty terms in `penalties.py`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
+from hydra.utils import get_method
 from torch import Tensor, nn
 
-from benchmark.objectives import losses
+from benchmark.objectives import losses, penalties
 from benchmark.objectives.base import Logs, Objective, detached, fake_batch
-from benchmark.objectives.penalties import dragan_perturb, gradient_penalty, interpolate
 
-# compare_gan's WGAN_GP.py and DRAGAN.py both take slopes = sqrt(1e-4 + sum(grad^2)).
-STUDY_NORM_EPS = 1e-4
+# (D(x), D(G(z))) -> (real term, fake term); D(G(z)) -> G's loss; (D, x, G(z)) -> penalty term.
+DTerms = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+GTerm = Callable[[Tensor], Tensor]
+PenaltyTerm = Callable[[nn.Module, Tensor, Tensor], Tensor]
 
 
-class _CriticObjective(Objective):
-    """An objective on a D with one output per sample: D's loss is (real term + fake term)
-    [+ penalty * gradient penalty], G's a function of D(G(z)).
+class GAN(Objective):
+    """A GAN on a D with one output per sample, composed of a loss and a penalty
+    (Kurach et al. 2019's loss x penalty axes; D's normalisation is the third, built with D):
 
-    Logs: d_loss, d_real, d_fake (the two terms), gp (when penalised); g_loss.
+        D: real + fake + penalty * regularizer(D, x, G(z)),  (real, fake) = d_terms(D(x), D(G(z)))
+        G: g_term(D(G(z)))
+
+    The GAN presets (conf/gan/*.yaml) build it from the `loss=` and `penalty=` config groups:
+    d_terms, g_term = loss.d, loss.g; regularizer, penalty = penalty.term, penalty.weight. The
+    functions come as callables or, from a config, as import paths ("pkg.module.function").
+    `clip` (WGAN's weight clipping, a property of its preset): after each D step every D
+    parameter is clamped to [-clip, clip]. Real and fake go through D separately, as in the study
+    (separate batch-norm statistics); the penalty's random draws come after both.
+    Logs: d_loss, d_real, d_fake, gp (the penalty term before weighting, when there is one);
+    g_loss.
     """
 
-    penalty: float = 0.0
+    composes: ClassVar[tuple[str, ...]] = ("loss", "penalty")
 
-    def d_terms(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
-        raise NotImplementedError
-
-    def g_term(self, d_fake: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def gradient_penalty(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor | None:
-        """The penalty term before weighting, or None for unpenalised objectives."""
-        return None
+    def __init__(self, d_terms: DTerms | str, g_term: GTerm | str,
+                 regularizer: PenaltyTerm | str | None = None, penalty: float = 0.0,
+                 clip: float | None = None) -> None:
+        if penalty < 0:
+            raise ValueError(f"penalty weight must be >= 0; got {penalty}")
+        if regularizer is None and penalty > 0:
+            # e.g. a preset's searched weight with penalty=none: the weight would do nothing
+            raise ValueError(f"penalty weight {penalty} without a penalty term (penalty=none)")
+        if clip is not None and clip <= 0:
+            raise ValueError(f"clip must be > 0 (or null: no clipping); got {clip}")
+        self.d_terms: DTerms = _function(d_terms)
+        self.g_term: GTerm = _function(g_term)
+        self.regularizer: PenaltyTerm | None = (None if regularizer is None
+                                                 else _function(regularizer))
+        self.penalty, self.clip = penalty, clip
 
     def d_loss(self, G: nn.Module, D: nn.Module, real: Tensor, z: Tensor) -> tuple[Tensor, Logs]:
         fake = fake_batch(G, z)
-        # Real and fake go through D separately, as in the study (separate batch-norm stats).
         real_term, fake_term = self.d_terms(D(real), D(fake))
         loss = real_term + fake_term
         logs = {"d_real": real_term, "d_fake": fake_term}
-        gp = self.gradient_penalty(D, real, fake)
-        if gp is not None:
+        if self.regularizer is not None:
+            gp = self.regularizer(D, real, fake)
             loss = loss + self.penalty * gp
             logs["gp"] = gp
         return loss, detached(d_loss=loss, **logs)
@@ -54,56 +73,52 @@ class _CriticObjective(Objective):
         loss = self.g_term(D(G(z)))
         return loss, detached(g_loss=loss)
 
+    @torch.no_grad()
+    def after_d_step(self, D: nn.Module) -> None:
+        if self.clip is not None:
+            for p in D.parameters():
+                p.clamp_(-self.clip, self.clip)
 
-class MMGAN(_CriticObjective):
-    """Minimax GAN (Goodfellow et al. 2014).
+
+def _function(f: Callable | str) -> Callable:
+    # An import path, not a Hydra `_partial_`: Hydra 1.3.8 re-authorises every call of its
+    # partials (~0.3 ms each, three times a step).
+    return get_method(f) if isinstance(f, str) else f
+
+
+class MMGAN(GAN):
+    """Minimax GAN (Goodfellow et al. 2014): loss=mm, penalty=none.
 
     D: E[-log sigma(D(x))] + E[-log(1 - sigma(D(G(z))))];  G: E[log(1 - sigma(D(G(z))))].
     """
 
-    def d_terms(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
-        return losses.bce_real_fake(d_real, d_fake)
-
-    def g_term(self, d_fake: Tensor) -> Tensor:
-        return losses.mm_generator(d_fake)
+    def __init__(self) -> None:
+        super().__init__(losses.bce_real_fake, losses.mm_generator)
 
 
-class NSGAN(MMGAN):
-    """Non-saturating GAN (Goodfellow et al. 2014).
+class NSGAN(GAN):
+    """Non-saturating GAN (Goodfellow et al. 2014): loss=ns, penalty=none.
 
     D: as MM GAN;  G: E[-log sigma(D(G(z)))].
     """
 
-    def g_term(self, d_fake: Tensor) -> Tensor:
-        return losses.ns_generator(d_fake)
+    def __init__(self) -> None:
+        super().__init__(losses.bce_real_fake, losses.ns_generator)
 
 
-class LSGAN(_CriticObjective):
-    """Least-squares GAN (Mao et al. 2017), on sigmoid(D) as the study's code does.
+class LSGAN(GAN):
+    """Least-squares GAN (Mao et al. 2017), on sigmoid(D) as the study's code: loss=ls.
 
     D: 0.5 E[(sigma(D(x)) - 1)^2] + 0.5 E[sigma(D(G(z)))^2];  G: 0.5 E[(sigma(D(G(z))) - 1)^2].
     (The LSGAN paper uses D's raw output; compare_gan LSGAN.py squares the sigmoid output.)
     """
 
-    def d_terms(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
-        return losses.least_squares_d(d_real, d_fake)
-
-    def g_term(self, d_fake: Tensor) -> Tensor:
-        return losses.least_squares_g(d_fake)
+    def __init__(self) -> None:
+        super().__init__(losses.least_squares_d, losses.least_squares_g)
 
 
-class _Wasserstein(_CriticObjective):
-    """Critic: E[f(G(z))] - E[f(x)];  G: -E[f(G(z))]."""
-
-    def d_terms(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
-        return losses.wasserstein_d(d_real, d_fake)
-
-    def g_term(self, d_fake: Tensor) -> Tensor:
-        return losses.wasserstein_g(d_fake)
-
-
-class WGAN(_Wasserstein):
-    """Wasserstein GAN with weight clipping (Arjovsky et al. 2017).
+class WGAN(GAN):
+    """Wasserstein GAN with weight clipping (Arjovsky et al. 2017): loss=wasserstein + clip.
 
     Critic: E[f(G(z))] - E[f(x)];  G: -E[f(G(z))];  after each critic step every critic
     parameter (batch-norm scales and shifts included, as compare_gan clips every D variable)
@@ -111,18 +126,11 @@ class WGAN(_Wasserstein):
     """
 
     def __init__(self, clip: float = 0.01) -> None:
-        if clip <= 0:
-            raise ValueError(f"WGAN clip must be > 0; got {clip}")
-        self.clip = clip
-
-    @torch.no_grad()
-    def after_d_step(self, D: nn.Module) -> None:
-        for p in D.parameters():
-            p.clamp_(-self.clip, self.clip)
+        super().__init__(losses.wasserstein_d, losses.wasserstein_g, clip=clip)
 
 
-class WGANGP(_Wasserstein):
-    """WGAN with gradient penalty (Gulrajani et al. 2017); no clipping.
+class WGANGP(GAN):
+    """WGAN with gradient penalty (Gulrajani et al. 2017): loss=wasserstein, penalty=wgan_gp.
 
     Critic: E[f(G(z))] - E[f(x)] + penalty * E[(||grad f(x^)|| - 1)^2],
     x^ = x + alpha (G(z) - x), alpha ~ U[0, 1] per sample;  G: -E[f(G(z))].
@@ -130,16 +138,12 @@ class WGANGP(_Wasserstein):
     """
 
     def __init__(self, penalty: float = 10.0) -> None:
-        if penalty < 0:
-            raise ValueError(f"WGAN-GP penalty must be >= 0; got {penalty}")
-        self.penalty = penalty
-
-    def gradient_penalty(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        return gradient_penalty(D, interpolate(real, fake), eps=STUDY_NORM_EPS)
+        super().__init__(losses.wasserstein_d, losses.wasserstein_g, penalties.wgan_gp, penalty)
 
 
-class DRAGAN(NSGAN):
-    """DRAGAN (Kodali et al. 2017): NS GAN + a gradient penalty around the data.
+class DRAGAN(GAN):
+    """DRAGAN (Kodali et al. 2017): NS GAN + a gradient penalty around the data (loss=ns,
+    penalty=dragan).
 
     D: NS GAN's D loss + penalty * E[(sqrt(1e-4 + ||grad sigma(D(x^))||^2) - 1)^2],
     x_p = x + 0.5 std(x) U[0, 1) (std over the batch, noise per element),
@@ -151,13 +155,7 @@ class DRAGAN(NSGAN):
     """
 
     def __init__(self, penalty: float = 10.0) -> None:
-        if penalty < 0:
-            raise ValueError(f"DRAGAN penalty must be >= 0; got {penalty}")
-        self.penalty = penalty
-
-    def gradient_penalty(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        points = interpolate(real, dragan_perturb(real))
-        return gradient_penalty(lambda v: torch.sigmoid(D(v)), points, eps=STUDY_NORM_EPS)
+        super().__init__(losses.bce_real_fake, losses.ns_generator, penalties.dragan, penalty)
 
 
 class BEGAN(Objective):

@@ -3,6 +3,7 @@
 Discriminator losses return (real term, fake term); the discriminator minimises their sum, and
 the two terms are logged separately (as compare_gan's `d_loss_real`/`d_loss_fake` summaries).
 Notation: l = logits D(x) for real x, l~ = D(G(z)) for fakes, sigma = sigmoid, E = batch mean.
+A `loss=` config (conf/loss/*.yaml) pairs a D function (d) with a G function (g) from here.
 """
 
 from __future__ import annotations
@@ -62,6 +63,19 @@ def wasserstein_d(d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
 
 def wasserstein_g(d_fake: Tensor) -> Tensor:
     """Generator loss of WGAN / WGAN-GP: -E[f(G(z))]."""
+    return -d_fake.mean()
+
+
+def hinge_d(d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
+    """Hinge loss of D (Lim & Ye 2017; Miyato et al. 2018), on D's raw output:
+
+        real = E[relu(1 - D(x))],   fake = E[relu(1 + D(G(z)))]
+    """
+    return F.relu(1 - d_real).mean(), F.relu(1 + d_fake).mean()
+
+
+def hinge_g(d_fake: Tensor) -> Tensor:
+    """Generator loss of the hinge GAN: -E[D(G(z))] (as WGAN's)."""
     return -d_fake.mean()
 
 

@@ -1,4 +1,13 @@
-"""Gradient penalties (WGAN-GP, DRAGAN) and the points they are evaluated at.
+"""Penalties on the discriminator (Kurach et al. 2019's "regularization" axis) and their parts.
+
+A penalty term is a pure function `term(D, real, fake) -> Tensor`, the unweighted regulariser;
+the objective adds `weight * term` to D's loss. A `penalty=` config (conf/penalty/*.yaml) names
+one term and its default weight:
+
+    wgan_gp   E[(||grad D(x^)|| - 1)^2], x^ between real and fake        (Gulrajani et al. 2017)
+    dragan    E[(||grad sigma(D(x^))|| - 1)^2], x^ around the data        (Kodali et al. 2017)
+    r1        1/2 E||grad_x D(x)||^2 on real data, weight gamma            (Mescheder et al. 2018)
+    l2        mean over D's weight layers of 1/2 ||W||^2 (weight decay)    (Kurach et al. 2019)
 
 Random draws (alpha, DRAGAN's noise) use torch's global RNG on the data's device, which the
 training loop seeds.
@@ -9,7 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+
+# compare_gan's WGAN_GP.py and DRAGAN.py both take slopes = sqrt(1e-4 + sum(grad^2)).
+STUDY_NORM_EPS = 1e-4
+# The layers whose weights (not biases) the L2 penalty decays: compare_gan v3 penalises every
+# "kernel" of D (fully connected, conv and deconv layers).
+_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d,
+             nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
 def gradient_penalty(D: Callable[[Tensor], Tensor], points: Tensor, eps: float = 0.0) -> Tensor:
@@ -59,3 +76,48 @@ def dragan_perturb(real: Tensor) -> Tensor:
     """
     std = real.std(correction=0)
     return real + 0.5 * std * torch.rand_like(real)
+
+
+def wgan_gp(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+    """WGAN-GP's term (compare_gan WGAN_GP.py): E[(sqrt(1e-4 + ||grad D(x^)||^2) - 1)^2],
+    x^ = x + alpha (G(z) - x), alpha ~ U[0, 1] per sample; gradient of D's raw output."""
+    return gradient_penalty(D, interpolate(real, fake), eps=STUDY_NORM_EPS)
+
+
+def dragan(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+    """DRAGAN's term as the study's code (compare_gan v1 DRAGAN.py):
+    E[(sqrt(1e-4 + ||grad sigma(D(x^))||^2) - 1)^2], x^ = x + alpha (x_p - x), alpha ~ U[0, 1]
+    per sample, x_p = `dragan_perturb(x)`. `fake` is unused: the penalty lives around the data.
+
+    The gradient is of D's sigmoid output, as in the study's code and the paper's formula (whose
+    D is a probability). compare_gan v3, which Kurach et al. ran, differentiates the logits of
+    x + std(x) (U[0, 1) - 1/2) clipped to [0, 1] instead; that variant is not implemented.
+    """
+    points = interpolate(real, dragan_perturb(real))
+    return gradient_penalty(lambda v: torch.sigmoid(D(v)), points, eps=STUDY_NORM_EPS)
+
+
+def r1(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+    """R1 (Mescheder et al. 2018): 1/2 E[||grad_x D(x)||^2] on real data only, of D's raw output
+    (the logits), norm over all non-batch dims; with weight gamma it is gamma/2 E||grad D(x)||^2.
+    Zero-centred: no target slope, so it pulls D towards flatness on the data."""
+    x = real.detach().requires_grad_(True)
+    # The sum's gradient is each output's own (per-sample outputs), as in `gradient_penalty`.
+    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    return 0.5 * grad.flatten(1).square().sum(1).mean()
+
+
+def l2(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+    """L2 penalty of Kurach et al. 2019 (compare_gan v3 penalty_lib.l2_penalty): the mean over
+    D's Conv/ConvTranspose/Linear layers of 1/2 ||W||^2 (tf.nn.l2_loss), biases and norm
+    parameters excluded. Under spectral norm it decays the raw weight that trains (the
+    parametrization's `original`), as compare_gan's kernel variable. `real`, `fake` unused."""
+    terms = []
+    for m in D.modules():
+        if isinstance(m, _WEIGHTED):
+            w = (m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight")
+                 else m.weight)
+            terms.append(0.5 * w.square().sum())
+    if not terms:
+        raise ValueError("the l2 penalty found no Linear or conv layer in D")
+    return torch.stack(terms).mean()

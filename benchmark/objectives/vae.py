@@ -48,11 +48,11 @@ class VAE(Objective):
         self.likelihood = likelihood
 
     def build_discriminator(
-        self, arch: Architecture, shape: Sequence[int], z_dim: int, batchnorm: bool
+        self, arch: Architecture, shape: Sequence[int], z_dim: int, norm: str
     ) -> nn.Module:
         """The encoder; also resolves likelihood="auto" from the data shape."""
         self.likelihood = self._resolve(len(shape))
-        return super().build_discriminator(arch, shape, z_dim, batchnorm)
+        return super().build_discriminator(arch, shape, z_dim, norm)
 
     def _resolve(self, sample_dims: int) -> str:
         if self.likelihood != "auto":

@@ -124,3 +124,19 @@ def test_gaussian_nll_by_hand() -> None:
     mean = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
     # 0.5 * (1 + 4) and 0.5 * 9, averaged over the batch.
     assert losses.gaussian_nll(x, mean).item() == approx((2.5 + 4.5) / 2)
+
+
+def test_hinge_by_hand() -> None:
+    d_real, d_fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-2.0, 0.0, 0.5])
+    real, fake = losses.hinge_d(d_real, d_fake)
+    # relu(1 - [2, 0.5, -1]) = [0, 0.5, 2];  relu(1 + [-2, 0, 0.5]) = [0, 1, 1.5]
+    assert (real.item(), fake.item()) == (approx(2.5 / 3), approx(2.5 / 3))
+    assert losses.hinge_g(d_fake).item() == approx(0.5)  # -mean([-2, 0, 0.5])
+
+
+def test_hinge_d_has_no_gradient_beyond_the_margin() -> None:
+    # Confident D (real > 1, fake < -1) is not pushed further, unlike the Wasserstein critic.
+    d_real = torch.tensor([1.5, 0.0], requires_grad=True)
+    d_fake = torch.tensor([-3.0, 0.0], requires_grad=True)
+    sum(losses.hinge_d(d_real, d_fake)).backward()
+    assert d_real.grad.tolist() == [0.0, -0.5] and d_fake.grad.tolist() == [0.0, 0.5]

@@ -110,7 +110,7 @@ def test_wgan_losses() -> None:
 
 
 def test_wgan_clips_every_critic_parameter() -> None:
-    D = InfoGAN(width=0.25).critic((1, 8, 8), batchnorm=True)
+    D = InfoGAN(width=0.25).critic((1, 8, 8), norm="batch")
     with torch.no_grad():
         for p in D.parameters():
             p.mul_(100).add_(0.5)  # BN scales become 100.5: far outside the box
@@ -228,7 +228,7 @@ def test_vae_bernoulli_by_hand() -> None:
     kl = 0.5 * sum(m * m + sigma**2 - math.log(1e-8 + sigma**2) - 1 for m in (0.5, -1.0))
     nll = (-(2 * math.log(0.25) + 2 * math.log(0.75)) - 4 * math.log(0.75)) / 2
     vae = VAE()
-    vae.build_discriminator(InfoGAN(width=0.1), (1, 4, 4), 2, batchnorm=False)
+    vae.build_discriminator(InfoGAN(width=0.1), (1, 4, 4), 2, norm="none")
     assert vae.likelihood == "bernoulli"
     loss, logs = vae.g_loss(decoder, enc, real, torch.zeros(2, 2))
     assert values(logs) == {"g_loss": approx(nll + kl), "nll": approx(nll), "kl": approx(kl)}
@@ -250,7 +250,7 @@ def test_vae_gaussian_reparameterisation_by_hand() -> None:
     kl = 0.5 * sum(m * m + s * s - math.log(1e-8 + s * s) - 1 for m, s in zip(mu, sigma,
                                                                               strict=True))
     vae = VAE(likelihood="auto")
-    vae.build_discriminator(_PointArch(), (2,), 2, batchnorm=False)
+    vae.build_discriminator(_PointArch(), (2,), 2, norm="none")
     assert vae.likelihood == "gaussian"
     torch.manual_seed(11)
     loss, logs = vae.g_loss(nn.Identity(), enc, real, torch.zeros(2, 2))
@@ -266,28 +266,40 @@ class _PointArch:
     def __init__(self) -> None:
         self.calls: list[tuple] = []
 
-    def critic(self, shape: tuple, batchnorm: bool) -> nn.Module:
-        self.calls.append(("critic", shape, batchnorm))
+    def critic(self, shape: tuple, norm: str) -> nn.Module:
+        self.calls.append(("critic", shape, norm))
+        return nn.Sequential(nn.Linear(shape[0], 1), nn.Flatten(0))
+
+    def autoencoder(self, shape: tuple, norm: str) -> nn.Module:
+        self.calls.append(("autoencoder", shape, norm))
         return nn.Identity()
 
-    def autoencoder(self, shape: tuple, batchnorm: bool) -> nn.Module:
-        self.calls.append(("autoencoder", shape, batchnorm))
-        return nn.Identity()
-
-    def encoder(self, shape: tuple, z_dim: int, batchnorm: bool) -> nn.Module:
-        self.calls.append(("encoder", shape, z_dim, batchnorm))
+    def encoder(self, shape: tuple, z_dim: int, norm: str) -> nn.Module:
+        self.calls.append(("encoder", shape, z_dim, norm))
         return nn.Identity()
 
 
 @pytest.mark.parametrize(
     ("objective", "call"),
-    [(NSGAN(), ("critic", (2,), True)), (WGANGP(), ("critic", (2,), True)),
-     (BEGAN(), ("autoencoder", (2,), True)), (VAE(), ("encoder", (2,), 5, True))],
+    [(NSGAN(), ("critic", (2,), "batch")), (WGANGP(), ("critic", (2,), "batch")),
+     (BEGAN(), ("autoencoder", (2,), "batch")), (VAE(), ("encoder", (2,), 5, "batch"))],
 )
 def test_build_discriminator_uses_the_declared_kind(objective: Objective, call: tuple) -> None:
     arch = _PointArch()
-    objective.build_discriminator(arch, [2], 5, True)  # a list shape, as from a config
+    objective.build_discriminator(arch, [2], 5, "batch")  # a list shape, as from a config
     assert arch.calls == [call]
+
+
+def test_spectral_norm_is_wrapped_around_what_the_architecture_builds() -> None:
+    from torch.nn.utils import parametrize
+
+    arch = _PointArch()
+    D = NSGAN().build_discriminator(arch, [2], 5, "spectral")
+    assert arch.calls == [("critic", (2,), "none")]  # the architecture builds no norm itself
+    assert parametrize.is_parametrized(D[0], "weight")
+    with pytest.raises(ValueError, match=r"norm='group' is not known; valid: \('none', 'batch', "
+                                         r"'layer', 'spectral'\)"):
+        NSGAN().build_discriminator(arch, [2], 5, "group")
 
 
 def test_vae_options_and_no_discriminator_step() -> None:

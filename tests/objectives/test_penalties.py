@@ -8,7 +8,15 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from benchmark.objectives.penalties import dragan_perturb, gradient_penalty, interpolate
+from benchmark.nets import apply_spectral_norm
+from benchmark.objectives.penalties import (
+    dragan_perturb,
+    gradient_penalty,
+    interpolate,
+    l2,
+    r1,
+    wgan_gp,
+)
 
 
 def _linear_critic(w: list[float], b: float = 0.3) -> nn.Module:
@@ -108,3 +116,63 @@ def test_dragan_perturb_matches_the_study_formula() -> None:
     out = dragan_perturb(real)
     assert torch.allclose(out, real + 0.5 * std * noise)
     assert torch.all(out >= real) and torch.all(out - real < 0.5 * std)
+
+
+class _Square(nn.Module):
+    """D(x) = c * sum(x^2): grad_x D = 2 c x, so ||grad||^2 = 4 c^2 ||x||^2."""
+
+    def __init__(self, c: float) -> None:
+        super().__init__()
+        self.c = nn.Parameter(torch.tensor(c))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.c * x.flatten(1).square().sum(1)
+
+
+def test_r1_by_hand_on_real_data_only() -> None:
+    D = _Square(1.0)
+    real = torch.tensor([[1.0, 0.0], [1.0, 1.0]])  # ||x||^2 = 1, 2
+    fake = torch.full((2, 2), 100.0)  # never looked at
+    penalty = r1(D, real, fake)
+    # 1/2 E[4 c^2 ||x||^2] = 1/2 * (4 + 8) / 2 = 3
+    assert penalty.item() == pytest.approx(3.0)
+    # trains D: d/dc 2 c^2 E||x||^2 = 4 c * 1.5 = 6; the data gets no gradient
+    penalty.backward()
+    assert D.c.grad.item() == pytest.approx(6.0)
+
+
+def test_r1_of_a_linear_critic_is_half_its_squared_slope() -> None:
+    # f(x) = 3 x0 + 4 x1 + b: gradient (3, 4) everywhere, 1/2 * 25
+    assert r1(_linear_critic([3.0, 4.0]), torch.randn(5, 2), torch.randn(5, 2)).item() == \
+        pytest.approx(12.5)
+
+
+def test_l2_is_the_mean_over_weight_layers_of_half_their_squared_norm() -> None:
+    D = nn.Sequential(nn.Linear(2, 1), nn.BatchNorm1d(1), nn.Linear(1, 1))
+    with torch.no_grad():
+        D[0].weight.copy_(torch.tensor([[3.0, 4.0]]))
+        D[2].weight.fill_(2.0)
+        D[0].bias.fill_(7.0)  # biases and the BN's scale are not decayed
+    x = torch.randn(3, 2)
+    # (1/2 * 25 + 1/2 * 4) / 2 layers
+    assert l2(D, x, x).item() == pytest.approx(7.25)
+    l2(D, x, x).backward()
+    assert D[0].weight.grad.tolist() == [[1.5, 2.0]]  # d/dW (1/2 ||W||^2 / 2) = W / 2
+    assert D[0].bias.grad is None and D[1].weight.grad is None
+
+
+def test_l2_decays_the_raw_weight_under_spectral_norm() -> None:
+    D = nn.Sequential(nn.Linear(2, 1, bias=False))
+    with torch.no_grad():
+        D[0].weight.copy_(torch.tensor([[3.0, 4.0]]))
+    apply_spectral_norm(D)
+    x = torch.randn(3, 2)
+    D(x)
+    assert l2(D, x, x).item() == pytest.approx(12.5)  # not 1/2 * ||W / 5||^2 = 0.5
+
+
+def test_wgan_gp_term_is_the_study_penalty_between_real_and_fake() -> None:
+    # linear critic: slope 5 at every interpolate, whatever alpha is drawn
+    D = _linear_critic([3.0, 4.0])
+    assert wgan_gp(D, torch.randn(4, 2), torch.randn(4, 2)).item() == pytest.approx(
+        (math.sqrt(1e-4 + 25) - 1) ** 2)

@@ -1,21 +1,26 @@
 """One training iteration of every objective on both architectures, built from the real configs
-(conf/gan/*.yaml, conf/arch/*.yaml) the way the training loop builds them."""
+(conf/gan/*.yaml, conf/arch/*.yaml, and the loss/penalty/norm groups they compose) the way the
+training loop builds them."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torch import Tensor, nn
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
-OBJECTIVES = ["mm_gan", "ns_gan", "lsgan", "wgan", "wgan_gp", "dragan", "began", "vae"]
+from benchmark.composition import discriminator_norm
+
+OBJECTIVES = ["mm_gan", "ns_gan", "lsgan", "wgan", "wgan_gp", "dragan", "began", "vae",
+              "hinge_sn"]
+# Compositions beyond the presets: every loss, penalty and norm appears at least once.
+COMPOSED = [("gan=ns_gan", "loss=hinge", "penalty=r1", "norm=spectral"),
+            ("gan=ns_gan", "loss=wasserstein", "penalty=l2", "norm=layer"),
+            ("gan=wgan_gp", "loss=ls", "penalty=dragan", "norm=none"),
+            ("gan=ns_gan", "loss=mm", "penalty=wgan_gp", "norm=batch")]
 # Narrow nets keep this fast on a CPU.
-ARCHS = {"infogan": ({"width": 0.25}, (1, 16, 16)), "mlp": ({"hidden": 32}, (2,))}
-Z_DIM, BATCH = 8, 8
+ARCHS = {"infogan": (["arch.width=0.25"], (1, 16, 16)), "mlp": (["arch.hidden=32"], (2,))}
+Z_DIM, BATCH = 8, 8  # z_dim: conftest's TINY
 
 
 def _latent(kind: str, n: int) -> Tensor:
@@ -39,18 +44,17 @@ def _all_changed(before: dict[str, Tensor], net: nn.Module) -> list[str]:
 
 
 @pytest.mark.parametrize("arch_name", list(ARCHS))
-@pytest.mark.parametrize("gan_name", OBJECTIVES)
-def test_one_iteration(gan_name: str, arch_name: str) -> None:
+@pytest.mark.parametrize("overrides", [(f"gan={name}",) for name in OBJECTIVES] + COMPOSED,
+                         ids=lambda o: " ".join(o))
+def test_one_iteration(compose_cfg, overrides: tuple[str, ...], arch_name: str) -> None:
     torch.manual_seed(0)
-    gan = OmegaConf.load(CONF / "gan" / f"{gan_name}.yaml")
-    arch_cfg = OmegaConf.merge(OmegaConf.load(CONF / "arch" / f"{arch_name}.yaml"),
-                               ARCHS[arch_name][0])
-    shape = ARCHS[arch_name][1]
-    arch = instantiate(arch_cfg)
+    cfg = compose_cfg(*overrides, f"arch={arch_name}", *ARCHS[arch_name][0])
+    gan, shape = cfg.gan, ARCHS[arch_name][1]
+    arch = instantiate(cfg.arch)
     objective = instantiate(gan.objective)
 
     G = arch.generator(Z_DIM, shape)
-    D = objective.build_discriminator(arch, shape, Z_DIM, gan.disc_batchnorm)
+    D = objective.build_discriminator(arch, shape, Z_DIM, discriminator_norm(cfg))
     betas = (gan.beta1, gan.beta2)
     opt_g = torch.optim.Adam(objective.generator_parameters(G, D), lr=gan.lr, betas=betas)
     g_before, d_before = _weights(G), _weights(D)
@@ -85,8 +89,8 @@ def test_one_iteration(gan_name: str, arch_name: str) -> None:
 
 
 @pytest.mark.parametrize("gan_name", OBJECTIVES)
-def test_config_has_the_loop_keys(gan_name: str) -> None:
-    gan = OmegaConf.load(CONF / "gan" / f"{gan_name}.yaml")
+def test_config_has_the_loop_keys(compose_cfg, gan_name: str) -> None:
+    gan = compose_cfg(f"gan={gan_name}").gan
     assert gan.name == gan_name
     for key, kind in [("lr", float), ("beta1", float), ("beta2", float), ("n_disc", int),
                       ("disc_batchnorm", bool)]:
