@@ -9,6 +9,7 @@ they do for ``gan-train``::
 
     gan-fid samples/ real/                              # Inception FID (the paper's)
     gan-fid samples.npz real/ --kid --json
+    gan-fid samples/ real_stats.npz --fid-inf           # also FID extrapolated to n → ∞ (FID∞)
     gan-fid real/ --save-stats real_stats.npz           # statistics of A, for later runs
     gan-fid samples/ real_stats.npz
     gan-fid samples/ ref/ --features classifier --dataset mnist -o data.root=/datasets
@@ -308,6 +309,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (cuda if available) | cpu | cuda | cuda:N")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--kid", action="store_true", help="also Kernel Inception Distance (benchmark.metrics.kid)")
+    p.add_argument("--fid-inf", action="store_true",
+                   help="also FID-infinity (Chong & Forsyth 2020): FID on subsets of A fitted "
+                        "against 1/n and extrapolated to n → ∞ (A must be images)")
     p.add_argument("--save-stats", metavar="OUT.npz", type=Path,
                    help="write A's feature statistics (mu, sigma, n, extractor) to OUT.npz")
     p.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
@@ -344,6 +348,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         for s in sources:
             if s.is_stats:
                 raise CliError(f"--kid needs the features of both sets; {s.label} ({s.path}) holds only statistics")
+    if args.fid_inf:
+        if args.b is None:
+            raise CliError("--fid-inf needs two inputs A B (A the generated images)")
+        if sources[0].is_stats:
+            raise CliError(f"--fid-inf needs A's features for its subsets; A ({args.a}) holds only statistics")
     images = [s for s in sources if not s.is_stats]
     if args.dataset and args.features == "inception":
         warn.append("--dataset is not used by inception features")
@@ -375,7 +384,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
                     + "): the FID is not comparable with either's")
 
     for s in images:
-        s.stats = _featurise(s, extractor, batch_size, keep=kid_fn is not None)
+        keep = kid_fn is not None or (args.fid_inf and s is sources[0])
+        s.stats = _featurise(s, extractor, batch_size, keep=keep)
     if args.save_stats is not None:
         _save_stats(sources[0].stats, ident, args.save_stats)  # type: ignore[arg-type]
 
@@ -405,6 +415,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             fa, fb = (torch.cat(s.feats) for s in sources)
             mean, std = kid_fn(fa, fb)
             out["kid_mean"], out["kid_std"] = float(mean), float(std)
+        if args.fid_inf:
+            from benchmark.metrics.fid_inf import fid_infinity
+
+            inf = fid_infinity(torch.cat(sources[0].feats), sb.mu, sb.sigma)
+            out["fid_inf"], out["fid_inf_ns"] = inf.value, list(inf.ns)
     return out
 
 
@@ -432,6 +447,9 @@ def _report(out: dict[str, Any], as_json: bool) -> None:
         print(f"FID: {out['fid']!r}")  # full precision, as pytorch-fid prints it
     if "kid_mean" in out:
         print(f"KID: {out['kid_mean']!r} ± {out['kid_std']!r}")
+    if "fid_inf" in out:
+        ns = out["fid_inf_ns"]
+        print(f"FID-infinity: {out['fid_inf']!r} (from {len(ns)} subsets of {ns[0]}..{ns[-1]})")
 
 
 def main(argv: list[str] | None = None) -> int:

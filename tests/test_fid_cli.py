@@ -266,3 +266,32 @@ def test_kid_real_module(capsys, two) -> None:
     res = json.loads(out)
     fa, fb = (torch.from_numpy(x).float().div(255).flatten(1) for x in (a, b))
     assert (res["kid_mean"], res["kid_std"]) == kid_module.kid(fa, fb)  # A is the generated set
+
+
+# --- FID-infinity ------------------------------------------------------------------------------
+
+
+def test_fid_inf_extrapolates_from_subsets_of_a(capsys, tmp_path: Path) -> None:
+    from benchmark.metrics.fid_inf import fid_infinity
+
+    a, b = images(60, seed=2, size=4, channels=1), images(80, seed=3, size=4, channels=1)
+    np.savez(tmp_path / "a.npz", images=a)
+    np.savez(tmp_path / "b.npz", images=b)
+    rc, out, err = run(capsys, tmp_path / "a.npz", tmp_path / "b.npz", "--features", "raw",
+                       "--fid-inf", "--json")
+    assert rc == 0, err
+    res = json.loads(out)
+    rs = RunningStats(16)
+    rs.update(torch.from_numpy(b).float().div(255).flatten(1))
+    ref = rs.finalize()
+    expected = fid_infinity(torch.from_numpy(a).float().div(255).flatten(1), ref.mu, ref.sigma)
+    assert res["fid_inf"] == pytest.approx(expected.value, rel=1e-6)  # B batched: other round-off
+    assert res["fid_inf_ns"] == list(expected.ns) and res["fid_inf_ns"][-1] == 60
+    assert res["fid"] == pytest.approx(raw_fid(a, b), rel=1e-9)
+
+    rc, out, _ = run(capsys, tmp_path / "a.npz", tmp_path / "b.npz", "--features", "raw", "--fid-inf")
+    assert rc == 0 and "FID-infinity: " in out and "(from 15 subsets of 12..60)" in out
+    # A's statistics alone cannot be subsampled.
+    run(capsys, tmp_path / "a.npz", "--features", "raw", "--save-stats", tmp_path / "sa.npz")
+    rc, out, err = run(capsys, tmp_path / "sa.npz", tmp_path / "b.npz", "--fid-inf")
+    assert rc == 2 and "--fid-inf needs A's features" in err and out == ""

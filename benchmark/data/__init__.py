@@ -1,7 +1,7 @@
 """Datasets held in memory as tensors, and minibatch streams over them.
 
-The dataset builders live in submodules (`torchvision_sets`, `digits`, `toys`) and are
-instantiated by Hydra from `conf/dataset/*.yaml`; they are not imported here so that using
+The dataset builders live in submodules (`torchvision_sets`, `digits`, `toys`, `triangles`) and
+are instantiated by Hydra from `conf/dataset/*.yaml`; they are not imported here so that using
 `Data` or `BatchStream` does not pull in torchvision or scikit-learn.
 """
 

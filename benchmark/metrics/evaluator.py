@@ -1,8 +1,10 @@
 """Every evaluation metric of a run from one draw of generated samples and one feature pass.
 
 ``Evaluator`` is a drop-in replacement for :class:`~benchmark.metrics.fid.FID` in the training
-loop: the same constructor arguments plus ``metrics``, the same ``reference()`` before training,
-and ``__call__(sample)`` returning the requested values with FID's protocol fields.
+loop: the same constructor arguments plus ``metrics`` (and per-metric ``options``), the same
+``reference()`` before training, and ``__call__(sample)`` returning the requested values with
+FID's protocol fields. Metrics that invert the generator (triangles' recall) also need
+``__call__(sample, model)`` with the generator as a function of its latent (:class:`LatentModel`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import math
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,16 +23,19 @@ import torch
 from torch import Tensor
 
 from benchmark.data.base import Data, to_model_space
+from benchmark.data.triangles import TrianglesData
 from benchmark.metrics.cache import cache_dir, cache_key, compute_once
 from benchmark.metrics.features import FeatureExtractor
 from benchmark.metrics.fid import FID
+from benchmark.metrics.fid_inf import fid_infinity
 from benchmark.metrics.frechet import frechet_distance
 from benchmark.metrics.kid import kid
 from benchmark.metrics.modes import mode_metrics
 from benchmark.metrics.precision_recall import precision_recall
 from benchmark.metrics.stats import FeatureStats, RunningStats
+from benchmark.metrics.triangles import TriangleSettings, triangle_scores
 
-__all__ = ["METRICS", "Evaluator", "Generated", "Metric"]
+__all__ = ["METRICS", "Evaluator", "Generated", "LatentModel", "Metric"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,15 @@ class Generated:
 
 
 @dataclass(frozen=True)
+class LatentModel:
+    """The generator as a function of its latent, for metrics that invert it."""
+
+    generator: Callable[[Tensor], Tensor]  # z (n, z_dim) -> samples in model space
+    z_dim: int
+    latent: str = "uniform"                # the prior: uniform (z in [-1, 1]) | normal
+
+
+@dataclass(frozen=True)
 class Metric:
     """A registry entry: the keys it returns and what it needs from the evaluation."""
 
@@ -70,6 +84,10 @@ class Metric:
     uses_reference_stats: bool = False
     uses_samples: bool = False
     needs_modes: bool = False
+    needs_triangles: bool = False     # the triangles data set (hold-out split, geometry)
+    needs_model: bool = False         # the generator itself (LatentModel), not only samples
+    # Protocol fields recorded with the scores (thresholds, budgets, the FID floor).
+    protocol: Callable[[Evaluator], dict[str, Any]] | None = None
 
 
 def _fid(ev: Evaluator, gen: Generated) -> dict[str, float | int]:
@@ -106,12 +124,40 @@ def _modes(ev: Evaluator, gen: Generated) -> dict[str, float | int]:
     return mode_metrics(gen.samples, ev.data.modes, ev.data.mode_std, n_std=MODES_N_STD)
 
 
+def _fid_inf(ev: Evaluator, gen: Generated) -> dict[str, float | int]:
+    assert gen.feats is not None
+    ref = ev.fid.reference()
+    return {"fid_inf": fid_infinity(gen.feats, ref.mu, ref.sigma).value}
+
+
+def _triangles(ev: Evaluator, gen: Generated) -> dict[str, float | int]:
+    data, model = ev.data, ev._model
+    assert gen.samples is not None and model is not None
+    assert isinstance(data, TrianglesData) and data.holdout is not None
+    return triangle_scores(gen.samples[:, 0], data.holdout, data.geometry, model.generator,
+                           model.z_dim, model.latent, ev.triangle_settings, device=ev.device)
+
+
+def _triangles_protocol(ev: Evaluator) -> dict[str, Any]:
+    s = ev.triangle_settings
+    holdout = getattr(ev.data, "holdout", None)
+    n_holdout = 0 if holdout is None else int(holdout.shape[0])
+    return {**s.protocol(), "triangles_n_precision": min(s.n_precision, ev.num_samples),
+            "triangles_n_recall": min(s.n_recall, n_holdout)}
+
+
 METRICS: dict[str, Metric] = {
-    "fid": Metric(("fid",), _fid, uses_reference_stats=True),
+    "fid": Metric(("fid",), _fid, uses_reference_stats=True,
+                  protocol=lambda ev: {"fid_floor": ev.fid.floor()}),
     "kid": Metric(("kid_mean", "kid_std"), _kid, uses_real_features=True),
     "pr": Metric(("precision", "recall"), _pr, uses_real_features=True),
     "modes": Metric(("modes_covered", "high_quality"), _modes, uses_features=False,
                     uses_samples=True, needs_modes=True),
+    "fid_inf": Metric(("fid_inf",), _fid_inf, uses_reference_stats=True),
+    # Not feature-based: non-finite samples are imprecise samples, not NaN scores.
+    "triangles": Metric(("precision", "recall", "f1"), _triangles, uses_features=False,
+                        uses_samples=True, needs_triangles=True, needs_model=True,
+                        protocol=_triangles_protocol),
 }
 
 
@@ -124,10 +170,14 @@ def _save_features(feats: np.ndarray, path: Path) -> None:
 class Evaluator:
     """The requested ``metrics`` of ``num_samples`` generated samples against ``reference_split``.
 
-    Registry (``METRICS``): "fid" → fid (FID's cached reference stats, Fréchet distance);
-    "kid" → kid_mean, kid_std (100 subsets of 1000, cubic kernel, seed 0); "pr" → precision,
-    recall (k=3 NN balls); "modes" → modes_covered, high_quality (toys: 3-std rule on the raw
-    samples). Samples are drawn once and features extracted once per call, whatever the metrics.
+    Registry (``METRICS``): "fid" → fid (FID's cached reference stats, Fréchet distance;
+    protocol fid_floor); "kid" → kid_mean, kid_std (100 subsets of 1000, cubic kernel, seed 0);
+    "pr" → precision, recall (k=3 NN balls); "modes" → modes_covered, high_quality (toys: 3-std
+    rule on the raw samples); "fid_inf" → fid_inf (FID extrapolated to n → ∞); "triangles" →
+    precision, recall, f1 against the known triangle manifold (needs the generator: pass a
+    :class:`LatentModel`). Samples are drawn once and features extracted once per call,
+    whatever the metrics. ``options``: per-metric settings by metric name, e.g.
+    ``{"triangles": {"n_recall": 32}}`` (:class:`~benchmark.metrics.triangles.TriangleSettings`).
     """
 
     def __init__(
@@ -139,6 +189,7 @@ class Evaluator:
         reference_split: str = "test",
         batch_size: int = 500,
         device: str | torch.device = "cpu",
+        options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         if isinstance(metrics, str):
             metrics = [metrics]  # eval.metrics=fid on the command line is a plain string
@@ -152,6 +203,25 @@ class Evaluator:
         if needs_modes and (data.modes is None or data.mode_std is None):
             raise ValueError(f"eval.metrics={needs_modes} needs a toy dataset with modes "
                              f"(ring8, grid25); {data.name} has none")
+        needs_triangles = [m for m in names if METRICS[m].needs_triangles]
+        if needs_triangles and not (isinstance(data, TrianglesData) and data.holdout is not None):
+            raise ValueError(f"eval.metrics={needs_triangles} needs the triangles data set "
+                             f"(dataset=triangles); {data.name} is not it")
+        # Two metrics writing one key (e.g. pr and triangles both report precision) would
+        # silently overwrite each other.
+        owner: dict[str, str] = {}
+        for m in names:
+            for key in METRICS[m].keys:
+                if key in owner:
+                    raise ValueError(f"eval.metrics {owner[key]} and {m} both report {key!r}; "
+                                     "request one of them")
+                owner[key] = m
+        options = dict(options or {})
+        unknown_opts = sorted(set(options) - set(METRICS))
+        if unknown_opts:
+            raise ValueError(f"eval.options for unknown metrics {unknown_opts}; valid metrics "
+                             f"are {sorted(METRICS)}")
+        self.triangle_settings = TriangleSettings.from_options(options.get("triangles"))
         # FID validates num_samples, batch_size and the split, and owns the reference stats.
         self.fid = FID(data, extractor, num_samples=num_samples, reference_split=reference_split,
                        batch_size=batch_size, device=device)
@@ -167,6 +237,7 @@ class Evaluator:
         self.n_real = int(data.split(reference_split).shape[0])
         self._real: np.ndarray | None = None
         self._warned_n_lt_d = False
+        self._model: LatentModel | None = None
 
     # --- reference side ------------------------------------------------------------------------
 
@@ -175,6 +246,8 @@ class Evaluator:
         FID's reference stats, the reference split's features. Call it before training."""
         if any(s.uses_reference_stats for s in self.specs):
             self.fid.reference()
+        if "fid" in self.metrics:
+            self.fid.floor()
         if any(s.uses_real_features for s in self.specs):
             self.real_features()
 
@@ -248,14 +321,21 @@ class Evaluator:
             finite=bool(torch.isfinite(all_feats).all()),
         )
 
-    def __call__(self, sample: Callable[[int], Tensor]) -> dict[str, Any]:
+    def __call__(self, sample: Callable[[int], Tensor],
+                 model: LatentModel | None = None) -> dict[str, Any]:
         """The requested metrics of ``sample`` (n ↦ n generated samples in model space).
 
-        Returns the metrics' keys (in the order of ``metrics``) then "extractor",
-        "extractor_id", "n_gen", "n_real", "reference_split", as FID does. Feature metrics are
-        NaN (with a warning) if the samples gave non-finite features: a diverged generator is
-        a result to record, not a crash.
+        Returns the metrics' keys (in the order of ``metrics``) then the protocol: "extractor",
+        "extractor_id", "extractor_weights", "n_gen", "n_real", "reference_split" (as FID
+        does), then each metric's own protocol fields (fid_floor, triangles_delta, ...).
+        Feature metrics are NaN (with a warning) if the samples gave non-finite features: a
+        diverged generator is a result to record, not a crash. ``model``: the generator behind
+        ``sample``, required by metrics that invert it (triangles).
         """
+        needs_model = [m for m in self.metrics if METRICS[m].needs_model]
+        if needs_model and model is None:
+            raise ValueError(f"eval.metrics={needs_model} invert the generator: pass it as "
+                             "Evaluator(...)(sample, LatentModel(G, z_dim, latent))")
         self.reference()
         gen = self.generate(sample)
         if not gen.finite:
@@ -263,16 +343,22 @@ class Evaluator:
             warnings.warn(f"generated samples gave non-finite features; {nan_metrics} are NaN",
                           RuntimeWarning, stacklevel=2)
         scores: dict[str, Any] = {}
-        for spec in self.specs:
-            if spec.uses_features and not gen.finite:
-                scores.update(dict.fromkeys(spec.keys, math.nan))
-            else:
-                scores.update(spec.compute(self, gen))
+        self._model = model  # for this call only: the evaluator must not keep G alive
+        try:
+            for spec in self.specs:
+                if spec.uses_features and not gen.finite:
+                    scores.update(dict.fromkeys(spec.keys, math.nan))
+                else:
+                    scores.update(spec.compute(self, gen))
+        finally:
+            self._model = None
         return {
             **scores,
             "extractor": self.extractor.name,
             "extractor_id": self.extractor_id,
+            "extractor_weights": self.extractor.weights_id(),
             "n_gen": self.num_samples,
             "n_real": self.n_real,
             "reference_split": self.reference_split,
+            **{k: v for spec in self.specs if spec.protocol for k, v in spec.protocol(self).items()},
         }

@@ -46,6 +46,11 @@ class FeatureExtractor(ABC):
         """16-hex-char hash of :meth:`identity`."""
         return cache_key(self.identity())
 
+    def weights_id(self) -> str:
+        """Hash of the network weights behind the features, recorded with every metric;
+        "none" for extractors without weights."""
+        return "none"
+
     def to(self, device: str | torch.device) -> FeatureExtractor:
         """Compute features on ``device`` from now on; returns self."""
         self.device = torch.device(device)
@@ -215,6 +220,11 @@ class ClassifierFeatures(FeatureExtractor):
     def identity(self) -> dict[str, Any]:
         return {"name": self.name, "dim": self.dim, "key": self.key, **self.fields,
                 "weights_sha256": self.weights_hash}
+
+    def weights_id(self) -> str:
+        # The trained weights, not only the recipe: training is reproducible only on the same
+        # device and thread count, so two caches can hold different classifiers for one key.
+        return self.weights_hash
 
     def _extract(self, x: Tensor) -> Tensor:
         return self.net.features(x)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +28,22 @@ log = logging.getLogger(__name__)
 # Reference stats by cache path, shared by every FID object of the process (e.g. several runs
 # in one job); the path embeds the cache dir and the full key, so entries cannot collide.
 _MEMO: dict[str, FeatureStats] = {}
+_FLOOR_MEMO: dict[str, float] = {}
 _MEMO_LOCK = threading.Lock()
+
+# The real-vs-real floor samples the other split with this seed (a fixed part of the protocol).
+FLOOR_SEED = 0
+
+
+def _save_floor(value: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(value, sort_keys=True) + "\n")
+
+
+def _load_floor(path: Path) -> dict[str, Any]:
+    value = json.loads(path.read_text())
+    if not isinstance(value, dict) or not isinstance(value.get("fid_floor"), float):
+        raise ValueError(f"{path}: not a FID floor record")
+    return value
 
 
 class FID:
@@ -34,6 +52,10 @@ class FID:
 
     FID = ||mu_g - mu_r||² + tr(S_g) + tr(S_r) - 2 tr((S_g S_r)^{1/2}), with (mu, S) the mean and
     covariance of ``extractor`` features of generated (g) and reference (r) samples.
+
+    The real-vs-real floor (:meth:`floor`): the FID of ``num_samples`` real samples of the other
+    split against the same reference, what a generator that matched the data would score at
+    this sample size; cached next to the reference stats.
     """
 
     def __init__(
@@ -98,6 +120,48 @@ class FID:
         self._reference = stats
         return stats
 
+    def floor_split(self) -> str:
+        """The split the floor samples: the one that is not the reference."""
+        return "train" if self.reference_split == "test" else "test"
+
+    def _floor_fields(self) -> dict[str, Any]:
+        n = min(self.num_samples, int(self.data.split(self.floor_split()).shape[0]))
+        return {**self._reference_fields(), "kind": "fid_floor", "sample_split": self.floor_split(),
+                "sample_n": n, "sample_seed": FLOOR_SEED}
+
+    def _compute_floor(self) -> dict[str, Any]:
+        x = self.data.split(self.floor_split())
+        n = min(self.num_samples, int(x.shape[0]))
+        if n < 2:  # nothing to compare: no floor, rather than a failed run
+            return {"fid_floor": math.nan, "n": n, "split": self.floor_split()}
+        g = torch.Generator().manual_seed(FLOOR_SEED)
+        idx = torch.randperm(int(x.shape[0]), generator=g)[:n].to(x.device)
+        stats = RunningStats(self.extractor.dim)
+        for i in range(0, n, self.batch_size):
+            stats.update(self.extractor(to_model_space(x[idx[i : i + self.batch_size]].to(self.device))))
+        s, ref = stats.finalize(), self.reference()
+        return {"fid_floor": frechet_distance(s.mu, s.sigma, ref.mu, ref.sigma), "n": n,
+                "split": self.floor_split()}
+
+    def floor(self) -> float:
+        """FID(``num_samples`` samples of the other split, reference split): the real-vs-real
+        floor at this sample size (NaN when the other split has fewer than 2 samples).
+        Computed once per (data, extractor, split, n) and cached as JSON next to the reference
+        stats; memoised in memory."""
+        fields = self._floor_fields()
+        name = (f"{self.data.name}-{self.reference_split}-{self.extractor.name}-floor-"
+                f"{cache_key(fields)}.json")
+        path = cache_dir() / "fid_stats" / name
+        with _MEMO_LOCK:
+            value = _FLOOR_MEMO.get(str(path))
+        if value is None:
+            record = compute_once(path, self._compute_floor, _save_floor, _load_floor,
+                                  fields=fields)
+            value = float(record["fid_floor"])
+            with _MEMO_LOCK:
+                _FLOOR_MEMO[str(path)] = value
+        return value
+
     def generated_stats(self, sample: Callable[[int], Tensor]) -> FeatureStats:
         """Feature stats of ``num_samples`` samples drawn as ``sample(n)`` in batches of ``batch_size``."""
         stats = RunningStats(self.extractor.dim)
@@ -115,8 +179,9 @@ class FID:
     def __call__(self, sample: Callable[[int], Tensor]) -> dict[str, Any]:
         """FID of ``sample`` (n ↦ n generated samples in model space) against the reference.
 
-        Returns {"fid", "extractor", "extractor_id", "n_gen", "n_real", "reference_split"};
-        "fid" is NaN (with a warning) if the samples gave non-finite features.
+        Returns {"fid", "extractor", "extractor_id", "extractor_weights", "n_gen", "n_real",
+        "reference_split", "fid_floor"}; "fid" is NaN (with a warning) if the samples gave
+        non-finite features.
         """
         ref = self.reference()
         gen = self.generated_stats(sample)
@@ -139,7 +204,9 @@ class FID:
             "fid": fid,
             "extractor": self.extractor.name,
             "extractor_id": self.extractor_id,
+            "extractor_weights": self.extractor.weights_id(),
             "n_gen": gen.n,
             "n_real": ref.n,
             "reference_split": self.reference_split,
+            "fid_floor": self.floor(),
         }

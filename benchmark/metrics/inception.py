@@ -227,6 +227,10 @@ class InceptionFeatures(FeatureExtractor):
             "weights_sha256": self.weights_sha256,
         }
 
+    def weights_id(self) -> str:
+        """SHA-256 of the weights file (the FID Inception's starts with 6726825d)."""
+        return self.weights_sha256
+
     def to(self, device: str | torch.device) -> InceptionFeatures:
         super().to(device)
         self.net.to(self.device)

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from benchmark.data import Data, DatasetNotFoundError, build_dataset
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "dataset"
-NAMES = ["mnist", "fashion_mnist", "cifar10", "celeba", "digits", "ring8", "grid25"]
+NAMES = ["mnist", "fashion_mnist", "cifar10", "celeba", "digits", "ring8", "grid25", "triangles"]
 
 
 def _cfg(name: str, root: Path, **overrides: object):

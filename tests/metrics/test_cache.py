@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,37 +95,58 @@ def test_failed_compute_leaves_nothing(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["value.txt.lock"]
 
 
+# A sweep's first wave: many runs on an empty cache ask for the same reference statistics (and
+# floor) at once. Each worker runs the real path (FID.reference / FID.floor → compute_once →
+# the feature pass); the compute methods are wrapped only to log each computation.
 WORKER = """
-import sys, time
+import hashlib, os, sys, time
 from pathlib import Path
-from benchmark.metrics.cache import compute_once
+
+from benchmark.data.toys import ring8
+from benchmark.metrics.features import RawFeatures
+from benchmark.metrics.fid import FID
 
 root, me, nproc = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+data = ring8(n_train=2000, n_test=2000)
+fid = FID(data, RawFeatures(data), num_samples=1000)
+
+def counted(method):
+    def wrapper(self):
+        with open(root / "computations.log", "a") as f:
+            f.write(f"{method.__name__} {me}\\n")
+        time.sleep(0.3)  # long enough that the others are waiting on the lock
+        return method(self)
+    return wrapper
+
+FID._compute_reference = counted(FID._compute_reference)
+FID._compute_floor = counted(FID._compute_floor)
 (root / f"ready-{me}").touch()
 while len(list(root.glob("ready-*"))) < nproc:  # start barrier: all race for the lock together
     time.sleep(0.005)
-
-def compute():
-    with open(root / "calls.log", "a") as f:
-        f.write(me + "\\n")
-    time.sleep(0.3)  # long enough that the others are waiting on the lock
-    return 1234
-
-value = compute_once(root / "artefact.txt", compute, lambda v, p: p.write_text(str(v)),
-                     lambda p: int(p.read_text()))
-print(value)
+ref = fid.reference()
+floor = fid.floor()
+print(os.environ["GANBENCH_CACHE"], hashlib.sha256(ref.mu.tobytes() + ref.sigma.tobytes()).hexdigest(),
+      ref.n, repr(floor))
 """
 
 
-def test_concurrent_processes_compute_once(tmp_path: Path) -> None:
-    nproc = 4
+def test_concurrent_processes_compute_reference_stats_once(tmp_path: Path) -> None:
+    nproc = 8
+    cache = tmp_path / "cache"  # empty: nobody has computed anything yet
+    env = {**os.environ, "GANBENCH_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
     procs = [
         subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path), str(i), str(nproc)],
-                         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for i in range(nproc)
     ]
-    outputs = [p.communicate(timeout=60) for p in procs]
-    for p, (out, err) in zip(procs, outputs, strict=True):
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for p, (_, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err
-        assert out.strip() == "1234"
-    assert len((tmp_path / "calls.log").read_text().split()) == 1
+    lines = {out.strip() for out, _ in outputs}
+    assert len(lines) == 1  # every process read the same statistics and floor
+    (line,) = lines
+    assert line.split()[0] == str(cache) and line.split()[2] == "2000"
+    calls = (tmp_path / "computations.log").read_text().split("\n")
+    kinds = sorted(c.split()[0] for c in calls if c)
+    assert kinds == ["_compute_floor", "_compute_reference"]  # once each, for all eight
+    assert len(list((cache / "fid_stats").glob("ring8-test-raw-*.npz"))) == 1

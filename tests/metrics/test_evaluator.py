@@ -18,7 +18,8 @@ from benchmark.metrics.features import ClassifierFeatures, RawFeatures
 from benchmark.metrics.fid import FID
 from benchmark.metrics.kid import kid
 
-PROTOCOL = ("extractor", "extractor_id", "n_gen", "n_real", "reference_split")
+PROTOCOL = ("extractor", "extractor_id", "extractor_weights", "n_gen", "n_real",
+            "reference_split", "fid_floor")
 
 
 def sequential(x: torch.Tensor, calls: list[int] | None = None) -> Callable[[int], torch.Tensor]:
@@ -59,9 +60,14 @@ def test_every_metric_on_ring8(ring: Data) -> None:
     assert calls == [300, 300, 300, 100]  # one draw, batched, whatever the metrics
     assert list(got) == ["fid", "kid_mean", "kid_std", "precision", "recall", "modes_covered",
                          "high_quality", *PROTOCOL]
-    assert {k: got[k] for k in PROTOCOL} == {
-        "extractor": "raw", "extractor_id": RawFeatures(ring).short_id(), "n_gen": 1000,
-        "n_real": 1000, "reference_split": "test"}
+    assert {k: got[k] for k in PROTOCOL if k != "fid_floor"} == {
+        "extractor": "raw", "extractor_id": RawFeatures(ring).short_id(),
+        "extractor_weights": "none", "n_gen": 1000, "n_real": 1000, "reference_split": "test"}
+    # The real-vs-real floor: 1000 train points against the test split, below the FID of the
+    # generator that drops a mode (further down) and equal to the FID of that same sample.
+    idx = torch.randperm(len(ring.train), generator=torch.Generator().manual_seed(0))[:1000]
+    floor = FID(ring, RawFeatures(ring), num_samples=1000)(sequential(ring.train[idx]))["fid"]
+    assert got["fid_floor"] == pytest.approx(floor, rel=1e-9) and 0 < got["fid_floor"] < 0.1
     # Train samples against the test split: the same distribution.
     assert got["fid"] < 0.1  # mixture weights vary by ~1/sqrt(125) per mode at n=1000
     assert abs(got["kid_mean"]) < 0.15  # subsets of 1000 from 1000: std 0, noise ~0.07
@@ -134,11 +140,12 @@ def test_non_finite_samples_give_nan(ring: Data) -> None:
 
 def test_unknown_metric_lists_the_valid_ones(ring: Data) -> None:
     with pytest.raises(ValueError, match=r"unknown eval.metrics \['is'\]; valid metrics are "
-                                         r"\['fid', 'kid', 'modes', 'pr'\]"):
+                                         r"\['fid', 'fid_inf', 'kid', 'modes', 'pr', "
+                                         r"'triangles'\]"):
         Evaluator(ring, RawFeatures(ring), ["fid", "is"], num_samples=10)
     with pytest.raises(ValueError, match="empty"):
         Evaluator(ring, RawFeatures(ring), [], num_samples=10)
-    assert sorted(METRICS) == ["fid", "kid", "modes", "pr"]
+    assert sorted(METRICS) == ["fid", "fid_inf", "kid", "modes", "pr", "triangles"]
 
 
 # --- digits with classifier features ------------------------------------------------------------
@@ -166,3 +173,15 @@ def test_digits_train_beats_noise(digits16: Data, digits_features: ClassifierFea
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # KID subsets capped at n (360 < 1000) without fuss
         ev(sequential(digits16.train))
+
+
+def test_fid_inf_only_when_requested(ring: Data) -> None:
+    from benchmark.metrics.fid_inf import fid_infinity
+
+    ev = Evaluator(ring, RawFeatures(ring), ["fid", "fid_inf"], num_samples=1000, batch_size=400)
+    got = ev(sequential(ring.train))
+    ref = ev.fid.reference()
+    assert got["fid_inf"] == pytest.approx(fid_infinity(ring.train[:1000], ref.mu, ref.sigma).value,
+                                           rel=1e-9)
+    plain = Evaluator(ring, RawFeatures(ring), ["fid"], num_samples=1000)(sequential(ring.train))
+    assert "fid_inf" not in plain and plain["fid"] == pytest.approx(got["fid"])

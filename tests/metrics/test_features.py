@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from benchmark.data.base import Data, to_model_space
 from benchmark.data.toys import ring8
 from benchmark.metrics import classifier
-from benchmark.metrics.features import ClassifierFeatures, RawFeatures
+from benchmark.metrics.features import ClassifierFeatures, RawFeatures, state_dict_hash
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,6 +33,7 @@ def test_raw_points_are_the_points() -> None:
     assert raw.name == "raw" and raw.dim == 2
     assert torch.equal(raw(data.test), data.test)
     assert raw.identity() == {"name": "raw", "dim": 2, "sample_shape": [2]}
+    assert raw.weights_id() == "none"
 
 
 def test_raw_images_are_flattened() -> None:
@@ -79,6 +80,8 @@ def test_classifier_accuracy_and_provenance(digits_features: ClassifierFeatures,
     ident = f.identity()
     assert ident["name"] == "classifier" and ident["dim"] == 64
     assert ident["key"] == f.key and ident["weights_sha256"] == f.weights_hash
+    # Metrics rows record the hash of the trained weights (not only of the recipe).
+    assert f.weights_id() == state_dict_hash(f.net.state_dict()) == f.weights_hash
     json.dumps(ident)  # JSON-able: it goes into cache keys and result records
 
 

@@ -15,6 +15,7 @@ from benchmark.data.toys import ring8
 from benchmark.metrics import fid as fid_module
 from benchmark.metrics.features import ClassifierFeatures, RawFeatures
 from benchmark.metrics.fid import FID
+from benchmark.metrics.frechet import frechet_distance
 from benchmark.metrics.stats import FeatureStats
 
 
@@ -52,8 +53,11 @@ def test_test_split_against_itself_is_zero(digits_features: ClassifierFeatures, 
     result = fid(sequential(digits16.test))
     assert abs(result["fid"]) < 1e-6
     assert result == {"fid": result["fid"], "extractor": "classifier",
-                      "extractor_id": digits_features.short_id(), "n_gen": n, "n_real": n,
-                      "reference_split": "test"}
+                      "extractor_id": digits_features.short_id(),
+                      "extractor_weights": digits_features.weights_hash, "n_gen": n, "n_real": n,
+                      "reference_split": "test", "fid_floor": result["fid_floor"]}
+    # The floor: n train images against the test split; well above this FID of 0.
+    assert result["fid_floor"] == fid.floor() > 1.0
 
 
 def test_noise_is_far_worse_than_train(digits_features: ClassifierFeatures, digits16: Data) -> None:
@@ -147,3 +151,42 @@ def test_non_finite_samples_give_nan(gauss2d: Data) -> None:
     with pytest.warns(RuntimeWarning, match="non-finite"):
         result = fid(lambda n: torch.full((n, 2), float("nan")))
     assert math.isnan(result["fid"])
+
+
+# --- the real-vs-real floor --------------------------------------------------------------------
+
+
+def test_floor_is_the_fid_of_real_samples_and_cached_next_to_the_reference(
+        gauss2d: Data, cache_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fid = FID(gauss2d, RawFeatures(gauss2d), num_samples=1000, batch_size=300)
+    floor = fid.floor()
+    # 1000 train points (seeded permutation) against the test split's stats.
+    idx = torch.randperm(4000, generator=torch.Generator().manual_seed(fid_module.FLOOR_SEED))[:1000]
+    sample = gauss2d.train[idx].double()
+    ref = fid.reference()
+    expected = frechet_distance(sample.mean(0).numpy(), np.cov(sample.numpy(), rowvar=False),
+                                ref.mu, ref.sigma)
+    assert floor == pytest.approx(expected, rel=1e-9) and 0 < floor < 0.02
+    (path,) = (cache_tmp / "fid_stats").glob("gauss2d-test-raw-floor-*[0-9a-f].json")  # not the sidecars
+    sidecar = json.loads(path.with_name(path.name + ".json").read_text())
+    assert sidecar["fields"]["sample_split"] == "train" and sidecar["fields"]["sample_n"] == 1000
+
+    def no_compute(self: FID) -> None:
+        raise AssertionError("the floor should come from the cache")
+
+    compute_floor = FID._compute_floor
+    monkeypatch.setattr(FID, "_compute_floor", no_compute)
+    monkeypatch.setattr(fid_module, "_FLOOR_MEMO", {})
+    assert FID(gauss2d, RawFeatures(gauss2d), num_samples=1000).floor() == floor  # from disk
+    monkeypatch.setattr(FID, "_compute_floor", compute_floor)
+    # Another n is another floor (FID's bias depends on n); a train reference samples test.
+    FID(gauss2d, RawFeatures(gauss2d), num_samples=500).floor()
+    assert len(list((cache_tmp / "fid_stats").glob("*-floor-*[0-9a-f].json"))) == 2
+    assert FID(gauss2d, RawFeatures(gauss2d), num_samples=10,
+               reference_split="train").floor_split() == "test"
+
+
+def test_floor_is_nan_without_another_split() -> None:
+    x = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    data = Data(name="lonely", train=x[:1], test=x)
+    assert math.isnan(FID(data, RawFeatures(data), num_samples=20).floor())

@@ -71,3 +71,31 @@ def test_singular_covariances_give_finite_real() -> None:
 def test_validation(mu1, s1, mu2, s2, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         frechet_distance(mu1, s1, mu2, s2)
+
+
+def _commuting(rng: np.random.Generator, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """S1 = Q diag(a) Qᵀ, S2 = Q diag(b) Qᵀ and their exact tr(S1) + tr(S2) - 2 tr((S1 S2)^{1/2})."""
+    q, _ = np.linalg.qr(rng.normal(size=(len(a), len(a))))
+    return (q * a) @ q.T, (q * b) @ q.T, float(a.sum() + b.sum() - 2 * np.sqrt(a * b).sum())
+
+
+@pytest.mark.parametrize("singular", ["none", "first", "both"])
+def test_exact_value_on_each_path(singular: str) -> None:
+    # Cholesky of S1 (both positive definite), of S2 (S1 singular), or eigh (both singular).
+    from unittest import mock
+
+    import torch
+
+    rng = np.random.default_rng(7)
+    d = 48
+    a, b = rng.uniform(0.5, 2.0, d), rng.uniform(0.5, 2.0, d)
+    if singular in ("first", "both"):
+        a[: d // 3] = 0.0
+    if singular == "both":
+        b[-d // 3 :] = 0.0
+    s1, s2, exact = _commuting(rng, a, b)
+    zero = np.zeros(d)
+    with mock.patch.object(torch.linalg, "eigh", wraps=torch.linalg.eigh) as eigh:
+        value = frechet_distance(zero, s1, zero, s2)
+    assert eigh.called == (singular == "both")
+    assert value == pytest.approx(exact, rel=1e-12 if singular == "none" else 1e-6)

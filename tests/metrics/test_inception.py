@@ -229,7 +229,8 @@ def test_matches_torch_fidelity_calculate_metrics(
     monkeypatch.setattr(fast, "_extract", record)
     data = Data(name="inception-exactness", train=a, test=a)
     ours = FID(data, fast, num_samples=N, batch_size=N)(lambda n: to_model_space(b[:n]))
-    fast_a, fast_b = seen
+    # reference (test split), generated, then the real-vs-real floor's train sample
+    fast_a, fast_b = seen[0], seen[1]
     exact_a, exact_b = exact_feats
 
     # Not vanishing: the comparison below would be vacuous with ~1e-7 features.
@@ -320,6 +321,7 @@ def test_config_builds_it_and_identity_has_weights_hash(
     assert f.batch_size == 50 and f.channels_last
     ident = f.identity()
     assert ident["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert f.weights_id() == ident["weights_sha256"]  # what every metrics row records
     assert ident["name"] == "inception" and "torch-fidelity" in ident["network"]
     assert len(f.short_id()) == 16 and f.to("cpu") is f
     with pytest.raises(ValueError, match="shape"):
