@@ -104,9 +104,9 @@ def _overrides_from_name(name: str) -> dict[str, str]:
 
 
 def _setting_id(items: Iterable[tuple[str, Any]]) -> str:
-    # repr of str/int/float/bool/None/list is stable across processes and Python runs; the
-    # keys are unique, so sorting the pairs never compares values
-    blob = repr(sorted(items)).encode()
+    # repr of str/int/float/bool/None/list is stable across processes and Python runs; sorted
+    # by key only: values of mixed types do not compare (a result.json's hparams may repeat a key)
+    blob = repr(sorted(items, key=lambda kv: kv[0])).encode()
     return hashlib.sha1(blob, usedforsecurity=False).hexdigest()[:12]
 
 
@@ -129,6 +129,11 @@ def _config_plan(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...
         if len(_CONFIG_PLANS) < 10_000:
             _CONFIG_PLANS[keys] = plan
     return plan
+
+
+def _hparams(result: dict[str, Any]) -> dict[str, Any]:
+    hp = result.get("hparams")
+    return hp if isinstance(hp, dict) else {}  # a hand-edited file may hold anything
 
 
 def read_run(run_dir: str) -> tuple[dict[str, Any], dict[str, list[Any]]] | None:
@@ -258,7 +263,7 @@ def read_run(run_dir: str) -> tuple[dict[str, Any], dict[str, list[Any]]] | None
     elif result:
         row["setting"] = "r" + _setting_id([("gan", row["gan"]), ("dataset", row["dataset"]),
                                             ("sample", row["sample"]),
-                                            *sorted((result.get("hparams") or {}).items())])[1:]
+                                            *sorted(_hparams(result).items())])[1:]
     else:
         row["setting"] = "d" + _setting_id((k, v) for k, v in names.items() if k != "seed")[1:]
 
@@ -282,7 +287,7 @@ def read_run(run_dir: str) -> tuple[dict[str, Any], dict[str, list[Any]]] | None
     for key, value in finals.items():
         row["final_" + key] = value
     row["problem"] = "; ".join(problems) if problems else None
-    for key, value in (src.get("hparams") or {}).items():
+    for key, value in _hparams(src).items():
         row["hp." + key] = json.dumps(value) if isinstance(value, list | dict) else value
     for key in column_keys:
         value = config[key]
@@ -463,17 +468,21 @@ def _tables(records: list[tuple[dict[str, Any], dict[str, list[Any]]]]) -> tuple
     runs.insert(0, "run_id", np.arange(len(runs), dtype=np.int64))
     for col in _INT_COLUMNS:
         if col in runs:
-            runs[col] = pd.to_numeric(runs[col], errors="coerce").astype("Int64")
+            x = pd.to_numeric(runs[col], errors="coerce")
+            if x.dtype.kind != "i":  # 1.5, inf, 2**70: no Int64 value; they become missing
+                x = x.astype("float64")
+                x = x.where(np.isfinite(x) & (x == np.floor(x)) & (x.abs() < 2**63))
+            runs[col] = x.astype("Int64")
     for col in ("final_fid", "best_fid", "first_fid", "wall_s", "train_s"):
         if col in runs:
             runs[col] = pd.to_numeric(runs[col], errors="coerce").astype("float64")
+    runs = _arrow_safe(runs)  # first: _fill_protocol hashes the values (no lists)
     _fill_protocol(runs)
     runs["protocol"] = [
         protocol_label(n, s, e) if isinstance(e, str) else None
         for n, s, e in zip(runs["n_gen"], runs["reference_split"], runs["extractor"], strict=True)]
     first = [c for c in RUN_COLUMNS if c in runs]
     runs = runs[first + [c for c in runs.columns if c not in first]]
-    runs = _arrow_safe(runs)
 
     lengths = np.fromiter((len(c["value"]) for _, c in records), dtype=np.int64, count=len(records))
     def cat(key: str) -> list[Any]:

@@ -9,16 +9,16 @@ checkpoint file can never execute code: everything in it is tensors and plain co
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from benchmark.storage import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,8 @@ def save(run_dir: Path, step: int, state: dict[str, Any], keep: int = 2) -> Path
     folder = Path(run_dir) / CHECKPOINT_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"step_{step:09d}.pt"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # a full disk: the error names the file, no partial file stays, the older ones are intact
+    atomic_write(path, lambda f: torch.save(state, f))
     for old in _checkpoints(run_dir)[keep:]:
         old.unlink(missing_ok=True)
     return path
@@ -88,6 +80,12 @@ def load_latest(run_dir: Path, map_location: torch.device | str = "cpu") -> dict
         except Exception as e:  # truncated or corrupt file: any unpickling/zip error
             warnings.warn(f"checkpoint {path} is unreadable ({type(e).__name__}: {e}); "
                           "trying an older one", stacklevel=2)
+            continue
+        # It loaded, but is it one of ours? (a stray file under a checkpoint's name)
+        if not (isinstance(state, dict) and isinstance(state.get("config_hash"), str)
+                and isinstance(state.get("step"), int)):
+            warnings.warn(f"checkpoint {path} is unreadable (not a run checkpoint: no "
+                          "config_hash/step); trying an older one", stacklevel=2)
             continue
         log.info("resuming from %s", path)
         return state

@@ -171,7 +171,9 @@ def _mtime(path: Path) -> float | None:
 def _pid_alive(info: dict[str, Any]) -> bool | None:
     """Whether running.json's pid still lives: only knowable on the host that wrote it."""
     pid = info.get("pid")
-    if not isinstance(pid, int) or info.get("host") != socket.gethostname():
+    # pid <= 0 would signal a process group (or every process); bool is no pid
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 \
+            or info.get("host") != socket.gethostname():
         return None
     try:
         os.kill(pid, 0)
@@ -179,7 +181,7 @@ def _pid_alive(info: dict[str, Any]) -> bool | None:
         return False
     except PermissionError:
         return True
-    except OSError:
+    except (OSError, OverflowError):  # OverflowError: a pid no kernel hands out
         return None
     return True
 
@@ -224,7 +226,8 @@ def inspect_run(run_dir: Path, now: float, submitit_folder: str | None) -> dict[
             if not isinstance(result, dict) or result.get("status") not in (
                     COMPLETED, DIVERGED, FAILED):
                 raise ValueError(f"no valid status in {result_path.name}")
-        except (OSError, ValueError) as e:  # JSONDecodeError is a ValueError
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors; RecursionError: absurd nesting
+        except (OSError, ValueError, RecursionError) as e:
             return {**info, "status": CORRUPT, "file": str(result_path),
                     "error": f"{type(e).__name__}: {e}"}
         info["status"] = result["status"]
@@ -239,7 +242,12 @@ def inspect_run(run_dir: Path, now: float, submitit_folder: str | None) -> dict[
             # hands it back to the launching process, so no job log (and not SLURM) sees it.
             info["traceback"] = result.get("traceback")
             info["result_file"] = str(result_path)
-            info["logs"] = log_paths(run_dir, result.get("slurm_job_id"), submitit_folder)
+            if isinstance(result.get("hint"), str):  # e.g. out of memory: smaller batches
+                info["hint"] = result["hint"]
+            job_id = result.get("slurm_job_id")
+            # a hand-edited (or fuzzed) file may hold anything here; bool is no job id
+            job_id = str(job_id) if type(job_id) in (str, int) else None
+            info["logs"] = log_paths(run_dir, job_id, submitit_folder)
         return info
 
     running_path = run_dir / RUNNING_FILE
@@ -249,7 +257,7 @@ def inspect_run(run_dir: Path, now: float, submitit_folder: str | None) -> dict[
             running = json.loads(running_path.read_text())
             if not isinstance(running, dict):
                 raise ValueError("not a JSON object")
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             running = {}
             info["running_json_error"] = f"{type(e).__name__}: {e}"
         for key in ("host", "pid", "slurm_job_id", "started"):
@@ -388,6 +396,8 @@ def format_report(report: dict[str, Any], max_listed: int = 20) -> str:
         lines.append("failed:")
     for run in report["failed"]:
         lines.append(f"  {run['name'] or '.'}  {run['error']}")
+        if run.get("hint"):
+            lines.append(f"      hint: {run['hint']}")
         if run.get("traceback"):
             lines.append(f"      traceback: {run['result_file']} (\"traceback\")")
         for path in run["logs"]:

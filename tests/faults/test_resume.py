@@ -58,7 +58,7 @@ def _stop_at(monkeypatch, objective_cls, step: int, signum: int = signal.SIGTERM
 
 
 @pytest.mark.parametrize(("gan", "cls_path", "stop_step"),
-                         [("wgan_gp", "gans.WGANGP", 23), ("began", "gans.BEGAN", 17),
+                         [("wgan_gp", "gans.GAN", 23), ("began", "gans.BEGAN", 17),
                           ("vae", "vae.VAE", 31)])
 def test_signal_checkpoint_and_resume_is_bitwise_identical(compose_cfg, tmp_path, monkeypatch,
                                                            reference, gan, cls_path, stop_step):
@@ -89,7 +89,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_previous(compose_cfg, tmp_path,
     ref = reference("ns_gan")
     out = tmp_path / "run"
     with monkeypatch.context() as m:
-        _stop_at(m, gans.NSGAN, 35)
+        _stop_at(m, gans.GAN, 35)  # what the ns_gan preset builds
         with pytest.raises(checkpoint.Interrupted):
             run(compose_cfg("gan=ns_gan", *RING), out)
     latest = out / "checkpoints" / "step_000000035.pt"
