@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.ganbench-installed
 DEMO_DIR := outputs/demo/$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: demo demo-run test lint venv clean slurm-up slurm-down
+.PHONY: demo demo-run test lint bench venv clean slurm-up slurm-down
 
 venv: $(STAMP)
 
@@ -34,6 +34,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Hot paths against a peer doing the same work, one table, and the study's cost on paper
+# (docs/performance.md): ~20 min on 2 cores; `make bench BENCH_ARGS=--quick` under 5.
+BENCH_ARGS ?= --scale
+bench: $(STAMP)
+	$(BIN)/python -m benchmark.perf $(BENCH_ARGS)
 
 # A single-node SLURM cluster on localhost (Debian/Ubuntu, root): to try launcher=slurm.
 slurm-up:

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from benchmark import composition
+
 
 def _uniform(rng: np.random.Generator, arg: list) -> float:
     lo, hi = arg
@@ -77,7 +79,8 @@ def apply_sample(cfg: DictConfig) -> tuple[DictConfig, dict[str, Any]]:
 
         raise ConfigError(f"invalid config:\n  sample={sample!r}: must be an integer >= 0 or null")
     space = search_space(cfg)
-    setting = draw(space, cfg.gan.name, cfg.search.name, sample)
+    # an explicit norm= fixes gan.disc_batchnorm, whatever the sample drew for it
+    setting = composition.pin_norm(draw(space, cfg.gan.name, cfg.search.name, sample), cfg)
     out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     for key, value in setting.items():
         OmegaConf.update(out, key, value, force_add=True)

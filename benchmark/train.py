@@ -14,7 +14,6 @@ import os
 import socket
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from benchmark import __version__, checkpoint
+from benchmark import __version__, checkpoint, composition, failures, storage
+from benchmark.composition import discriminator_norm
 from benchmark.data import BatchStream, build_dataset
 from benchmark.latent import latent_sampler
-from benchmark.metrics.evaluator import METRICS, Evaluator
+from benchmark.metrics.evaluator import METRICS, Evaluator, LatentModel
 from benchmark.results import (
     COMPLETED,
     DIVERGED,
@@ -137,7 +137,8 @@ def save_samples(generate: Callable[[int], torch.Tensor], path: Path, gen: torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
     gen.manual_seed(seed)
-    save_image(generate(n).float().cpu(), path, nrow=8, padding=1)
+    images = generate(n).float().cpu()
+    storage.atomic_write(path, lambda f: save_image(images, f, format="png", nrow=8, padding=1))
 
 
 def save_points(generate: Callable[[int], torch.Tensor], path: Path, gen: torch.Generator,
@@ -146,9 +147,24 @@ def save_points(generate: Callable[[int], torch.Tensor], path: Path, gen: torch.
     plots, where mode collapse is visible."""
     path.parent.mkdir(parents=True, exist_ok=True)
     gen.manual_seed(seed)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, points=generate(n).float().cpu().numpy().reshape(n, -1))
-    os.replace(tmp, path)
+    points = generate(n).float().cpu().numpy().reshape(n, -1)
+    storage.atomic_write(path, lambda f: np.savez_compressed(f, points=points))
+
+
+def check_space(cfg: DictConfig, out_dir: Path, data: Any, nets: list[torch.nn.Module],
+                optimizers: list[torch.optim.Optimizer | None], batches_per_step: int) -> None:
+    """StorageError, with the numbers, when out_dir's disk cannot take what this run will write
+    (checkpoints of G, D and the optimisers, generator.pt, samples, metrics)."""
+    steps, every = schedule(cfg, len(data.train), batches_per_step)
+    n_evals = steps // every + 1
+    ckpt = storage.checkpoint_bytes(nets, optimizers)
+    per_sample = math.prod(data.sample_shape)
+    sample = 64 * per_sample if data.is_image else 1000 * per_sample * 4  # png grid | npz points
+    need = storage.estimate_run_bytes(ckpt, storage.module_bytes(nets[0]), n_evals, sample,
+                                      periodic_checkpoints=bool(cfg.train.checkpoint_every))
+    # a resumed run's checkpoints already take their place
+    have = storage.files_bytes((out_dir / checkpoint.CHECKPOINT_DIR).glob("step_*.pt"))
+    storage.check_free_space(out_dir, need, already_there=have)
 
 
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -157,13 +173,16 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     A directory whose result.json already holds a completed or diverged run of the same config
     is left as it is and its result returned: relaunching a sweep reruns only what is missing.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # Before anything is written: a read-only dir, or a file where a dir should be, stops here.
+    ckpt_dir = out_dir / checkpoint.CHECKPOINT_DIR
+    storage.check_writable([out_dir, *([ckpt_dir] if ckpt_dir.is_dir() else [])])
     started = time.time()
     cfg, hparams = apply_sample(cfg)
     result: dict[str, Any] = {
         "config_hash": config_hash(cfg),
         "version": __version__,
         "gan": cfg.gan.name,
+        **composition.describe(cfg),  # loss, penalty, norm: what the name is made of
         "dataset": cfg.dataset.name,
         "seed": cfg.seed,
         "sample": cfg.sample,
@@ -189,9 +208,17 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         result.update(train(cfg, out_dir, metrics, started, result["config_hash"]))
     except Exception as e:
         # A failed job still leaves a result, so status tools and the analysis can see it.
-        result.update(status=FAILED, error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+        sizes = [OmegaConf.select(cfg, k, throw_on_resolution_failure=False)
+                 for k in ("train.batch_size", "eval.batch_size")]  # for an OOM's hint
+        result.update(status=FAILED, **failures.describe(e, *sizes))
         result["wall_s"] = time.time() - started
-        atomic_write_json(out_dir / RESULT_FILE, result)
+        if "hint" in result:
+            log.error("%s", result["hint"])
+        try:
+            atomic_write_json(out_dir / RESULT_FILE, result)
+        except OSError as write_error:  # a full disk may not take result.json either: say so
+            log.error("run failed (%s) and its result could not be written: %s",
+                      result["error"].splitlines()[0], write_error)
         raise
     finally:
         running.unlink(missing_ok=True)
@@ -211,18 +238,30 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
     objective = instantiate(cfg.gan.objective)
     shape = data.sample_shape
     G = arch.generator(cfg.z_dim, shape).to(device)
-    D = objective.build_discriminator(arch, shape, cfg.z_dim, cfg.gan.disc_batchnorm).to(device)
+    D = objective.build_discriminator(arch, shape, cfg.z_dim, discriminator_norm(cfg)).to(device)
     betas = (cfg.gan.beta1, cfg.gan.beta2)
     opt_g = torch.optim.Adam(objective.generator_parameters(G, D), lr=cfg.gan.lr, betas=betas)
     opt_d = (torch.optim.Adam(D.parameters(), lr=cfg.gan.lr, betas=betas)
              if objective.trains_discriminator else None)
     batches = BatchStream(data.train, cfg.train.batch_size, seed=cfg.seed)
+    # A full disk stops the run now, not at its first checkpoint (nets built: sizes known).
+    check_space(cfg, out_dir, data, [G, D], [opt_g, opt_d],
+                cfg.gan.n_disc if objective.trains_discriminator else 1)
     sample_z = latent_sampler(cfg.gan.latent, cfg.z_dim, device)
+    # train.amp: bfloat16 autocast of the losses' forward passes (backward runs outside, as
+    # autocast wants; bf16 needs no loss scaling). CUDA only: on a CPU the switch is ignored.
+    use_amp = bool(cfg.train.get("amp", False))
+    if use_amp and device.type != "cuda":
+        log.warning("train.amp=true has no effect on %s (CUDA only); training in float32", device)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp and device.type == "cuda")
 
     extractor = instantiate(cfg.features, data=data, device=str(device))
     fid = Evaluator(data, extractor, metrics=cfg.eval.metrics, num_samples=cfg.eval.num_samples,
                     reference_split=cfg.eval.reference_split, batch_size=cfg.eval.batch_size,
-                    device=str(device))
+                    device=str(device),
+                    # per-metric settings, e.g. the triangles metric's budgets (conf/dataset/triangles.yaml)
+                    options=(OmegaConf.to_container(cfg.eval.options, resolve=True)
+                             if cfg.eval.get("options") is not None else None))
     fid.reference()  # computed (or read from the cache) before training, not inside the first eval
     eval_gen = torch.Generator(device=device)
 
@@ -278,7 +317,8 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
             if objective.trains_discriminator:
                 for _ in range(n_disc):
                     real = batches.next()
-                    d_loss, d_logs = objective.d_loss(G, D, real, sample_z(cfg.train.batch_size))
+                    with amp:
+                        d_loss, d_logs = objective.d_loss(G, D, real, sample_z(cfg.train.batch_size))
                     opt_d.zero_grad(set_to_none=True)
                     d_loss.backward()
                     opt_d.step()
@@ -286,7 +326,8 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
                 meter.add(step, d_logs)
             else:
                 real = batches.next()
-            g_loss, g_logs = objective.g_loss(G, D, real, sample_z(cfg.train.batch_size))
+            with amp:
+                g_loss, g_logs = objective.g_loss(G, D, real, sample_z(cfg.train.batch_size))
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
@@ -315,7 +356,8 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
                 eval_gen.manual_seed(cfg.seed + EVAL_SEED_OFFSET)
                 G.eval()
                 with torch.no_grad():
-                    scores = fid(generate)
+                    # G itself too: the triangles recall inverts it (gradients in z only)
+                    scores = fid(generate, LatentModel(G, cfg.z_dim, cfg.gan.latent))
                     if data.is_image:
                         save_samples(generate, out_dir / "samples" / f"step_{step:07d}.png",
                                      eval_gen, cfg.seed + EVAL_SEED_OFFSET)
@@ -344,7 +386,8 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
                     bar.close()
                     stop.forward()  # requeue (submitit) or Interrupted: resumes when relaunched
     bar.close()
-    torch.save(G.state_dict(), out_dir / "generator.pt")  # the trained G, for re-scoring later
+    weights = G.state_dict()  # the trained G, for re-scoring later
+    storage.atomic_write(out_dir / "generator.pt", lambda f: torch.save(weights, f))
     checkpoint.remove_all(out_dir)
     return {"status": COMPLETED, "steps_done": steps, "steps_planned": steps,
             "best_fid": best[0], "best_step": best[1],
@@ -360,6 +403,9 @@ def main(cfg: DictConfig) -> float | None:
         # A config mistake is the user's to fix: say which key, skip the traceback.
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except storage.StorageError as e:  # read-only or full output dir: the message says it all
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
     except checkpoint.Interrupted as e:
         log.warning("%s; relaunch to resume from %s", e, out_dir)
         sys.exit(128 + e.signum)

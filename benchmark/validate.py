@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+
+from benchmark import composition
 
 
 class ConfigError(ValueError):
@@ -17,13 +20,26 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    # finite: inf passes `> 0` but is no learning rate, and train.epochs=inf cannot be scheduled
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) or (isinstance(v, float) and math.isfinite(v))
+
+
+def _is_list(v: Any) -> bool:
+    return OmegaConf.is_list(v) or isinstance(v, list | tuple)
+
+
+# torch seeds are unsigned 64-bit; the evaluation stream seeds with seed + an offset
+_MAX_SEED = 2**63
+# epochs become steps by a float product: bounded so that it cannot overflow to inf
+_MAX_EPOCHS = 1e6
 
 
 # (key, predicate, what it must be). Keys absent from a config are skipped: objective-specific
 # hyperparameters (clip, penalty, ...) exist only for the objectives that have them.
 RULES: list[tuple[str, Callable[[Any], bool], str]] = [
-    ("seed", lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    ("seed", lambda v: _is_int(v) and 0 <= v < _MAX_SEED, "an integer in [0, 2**63)"),
     ("z_dim", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     ("gan.lr", lambda v: _is_num(v) and v > 0, "a number > 0"),
     ("gan.beta1", lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),
@@ -38,12 +54,16 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("train.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     ("train.checkpoint_every", lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: only on a stop signal)"),
     ("train.threads", lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: torch's default)"),
-    ("train.epochs", lambda v: v is None or (_is_num(v) and v > 0), "null or a number > 0"),
+    # absent (a config from before the switch) means false
+    ("train.amp", lambda v: v is None or isinstance(v, bool), "true or false"),
+    ("train.epochs", lambda v: v is None or (_is_num(v) and 0 < v <= _MAX_EPOCHS),
+     "null or a number in (0, 1e6]"),
     ("eval.every", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    ("eval.every_epochs", lambda v: v is None or (_is_num(v) and v > 0), "null or a number > 0"),
+    ("eval.every_epochs", lambda v: v is None or (_is_num(v) and 0 < v <= _MAX_EPOCHS),
+     "null or a number in (0, 1e6]"),
     ("eval.num_samples", lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
     ("eval.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    ("eval.metrics", lambda v: v is not None and "fid" in list(v),
+    ("eval.metrics", lambda v: _is_list(v) and "fid" in list(v),
      "a list that includes fid (e.g. [fid, kid, pr])"),
     ("eval.reference_split", lambda v: v in ("train", "test"), "train or test"),
 ]
@@ -53,10 +73,20 @@ def validate(cfg: DictConfig) -> None:
     """Raise ConfigError listing every invalid value (not just the first)."""
     problems = []
     for key, ok, rule in RULES:
-        value = OmegaConf.select(cfg, key, default=None)
+        try:
+            value = OmegaConf.select(cfg, key, default=None)
+        except Exception as e:  # e.g. an interpolation to a key that does not exist
+            problems.append(f"  {key}: cannot be read: {type(e).__name__}: "
+                            f"{' '.join(str(e).split())[:200]}")
+            continue
         if value is None and key.startswith("gan.objective."):
             continue
-        if not ok(value):
+        try:
+            valid = bool(ok(value))
+        except Exception:  # a value of a type the rule never expected is just as invalid
+            valid = False
+        if not valid:
             problems.append(f"  {key}={value!r}: must be {rule}")
+    problems += composition.problems(cfg)  # loss/penalty the objective takes, norm vs BN switch
     if problems:
         raise ConfigError("invalid config:\n" + "\n".join(problems))

@@ -76,3 +76,36 @@ def test_demo_sweep_runs_and_relaunch_skips(tmp_path):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert p.returncode == 0 and p.stdout.count("nothing to do") == 6
     assert {r: r.stat().st_mtime_ns for r in results} == mtimes
+
+
+def _grid(sweep: str) -> dict[str, list[str]]:
+    params = _compose(f"+sweep={sweep}", "dataset=cifar10").hydra.sweeper.params
+    return {key: str(value).split(",") for key, value in params.items()}
+
+
+def test_followup_grid_sweeps_loss_penalty_norm_and_arch():
+    grid = _grid("followup_grid")
+    assert grid["loss"] == ["ns", "hinge", "ls", "wasserstein"]
+    assert grid["penalty"] == ["none", "wgan_gp", "dragan", "r1", "l2"]
+    assert grid["norm"] == ["none", "batch", "layer", "spectral"]
+    for group in ("loss", "penalty", "norm", "arch"):  # every choice has its config file
+        assert all((REPO / "conf" / group / f"{c}.yaml").exists() for c in grid[group]), group
+
+
+@pytest.mark.parametrize(("loss", "penalty", "norm", "arch"),
+                         [(loss, penalty, "spectral", "infogan")
+                          for loss in ("ns", "hinge", "ls", "wasserstein")
+                          for penalty in ("none", "wgan_gp", "dragan", "r1", "l2")]
+                         + [("hinge", "none", norm, arch)
+                            for norm in ("none", "batch", "layer", "spectral")
+                            for arch in ("dcgan", "sndcgan", "resnet")])
+def test_followup_grid_cells_compose_and_validate(loss, penalty, norm, arch):
+    from benchmark.composition import discriminator_norm
+    from benchmark.validate import validate
+
+    cfg = _compose("+sweep=followup_grid", f"loss={loss}", f"penalty={penalty}", f"norm={norm}",
+                   f"arch={arch}", "dataset=cifar10", "seed=0")
+    assert cfg.gan.name == f"{loss}+{penalty}+{norm}"  # every cell named by its parts
+    assert (cfg.gan.lr, cfg.gan.beta1, cfg.gan.n_disc, cfg.train.steps) == (2e-4, 0.5, 1, 100_000)
+    assert discriminator_norm(cfg) == norm
+    validate(cfg)
