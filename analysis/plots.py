@@ -486,8 +486,10 @@ def plot_toys(runs: pd.DataFrame, out_dir: Path, fid: str = "final") -> list[Plo
                 ax.set_ylabel("x₂")
                 ax.tick_params(labelsize=7)
         fig.suptitle(f"{dataset}: samples of the best (left) and worst (right) run per objective",
-                     fontsize=11)
-        fig.tight_layout()
+                     fontsize=11, y=1 - 0.15 / fig.get_figheight(), va="top")
+        # keep ~0.5 inch for the title: tight_layout alone lets it overlap the top panels of
+        # tall grids (many objectives)
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
         res.files = _save(fig, out_dir, res.name)
         out.append(res)
     return out
