@@ -22,6 +22,14 @@ STUDY_BN_EPS = 1e-3
 INIT_STD = 0.02  # compare_gan ops: every conv, deconv and linear weight; biases start at zero
 
 
+def check_width_momentum(width: float, bn_momentum: float) -> None:
+    """The conv architectures' shared arguments: a ValueError naming the key when out of range."""
+    if width <= 0:
+        raise ValueError(f"arch.width must be > 0; got {width}")
+    if not 0 < bn_momentum <= 1:
+        raise ValueError(f"arch.bn_momentum must be in (0, 1]; got {bn_momentum}")
+
+
 def scaled(channels: int, width: float) -> int:
     """`channels * width` rounded, at least 1 (narrow nets for CPU demos)."""
     return max(1, round(channels * width))

@@ -30,7 +30,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from benchmark.nets.blocks import STUDY_BN_MOMENTUM, init_study_weights, normalisation, scaled
+from benchmark.nets.blocks import (
+    STUDY_BN_MOMENTUM,
+    check_width_momentum,
+    init_study_weights,
+    normalisation,
+    scaled,
+)
 from benchmark.nets.norms import check_arch_norm
 
 
@@ -83,10 +89,7 @@ class ConvArchitecture:
     name = "conv"
 
     def __init__(self, width: float = 1.0, bn_momentum: float = STUDY_BN_MOMENTUM) -> None:
-        if width <= 0:
-            raise ValueError(f"arch.width must be > 0; got {width}")
-        if not 0 < bn_momentum <= 1:
-            raise ValueError(f"arch.bn_momentum must be in (0, 1]; got {bn_momentum}")
+        check_width_momentum(width, bn_momentum)
         self.width = width
         self.bn_momentum = bn_momentum
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from benchmark.nets.blocks import (
     STUDY_BN_MOMENTUM,
+    check_width_momentum,
     conv_down,
     deconv_up,
     fc,
@@ -60,10 +61,7 @@ class InfoGAN:
     """
 
     def __init__(self, width: float = 1.0, bn_momentum: float = STUDY_BN_MOMENTUM) -> None:
-        if width <= 0:
-            raise ValueError(f"arch.width must be > 0; got {width}")
-        if not 0 < bn_momentum <= 1:
-            raise ValueError(f"arch.bn_momentum must be in (0, 1]; got {bn_momentum}")
+        check_width_momentum(width, bn_momentum)
         self.width = width
         self.bn_momentum = bn_momentum
         self.c64 = scaled(64, width)
