@@ -210,8 +210,8 @@ class InceptionFeatures(FeatureExtractor):
         self.net = _build_network(state, self.weights_path)
         self.channels_last = bool(channels_last)
         if self.channels_last:
-            # ~1.5-2x faster convolutions on CPU (oneDNN); features change only by float32
-            # round-off (~3e-5 relative, less than float32's own error vs a float64 forward).
+            # ~1.5x faster on CPU, nearly all of it in the pooling layers (docs/performance.md);
+            # features change only by float32 round-off (~3e-5 relative).
             self.net.to(memory_format=torch.channels_last)
         self.net.to(self.device).eval().requires_grad_(False)
 
