@@ -9,6 +9,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark import composition
+from benchmark.objectives.gans import D_BATCHES
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,8 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("gan.beta2", lambda v: _is_num(v) and 0 <= v < 1, "a number in [0, 1)"),
     ("gan.n_disc", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     ("gan.disc_batchnorm", lambda v: isinstance(v, bool), "true or false"),
+    # absent for objectives that are not a GAN(loss x penalty) (BEGAN, VAE, the families)
+    ("gan.d_batch", lambda v: v is None or v in D_BATCHES, " or ".join(D_BATCHES)),
     ("gan.objective.clip", lambda v: _is_num(v) and v > 0, "a number > 0"),
     ("gan.objective.penalty", lambda v: _is_num(v) and v >= 0, "a number >= 0"),
     ("gan.objective.gamma", lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),

@@ -21,6 +21,7 @@ def test_real_configs_validate(compose_cfg):
         ("train.batch_size=0", "train.batch_size"),
         ("eval.reference_split=val", "eval.reference_split"),
         ("+gan.objective.clip=-1", "gan.objective.clip"),
+        ("gan.d_batch=both", "gan.d_batch"),
     ],
 )
 def test_invalid_values_name_their_key(compose_cfg, override, key):
@@ -32,3 +33,12 @@ def test_all_problems_reported_at_once(compose_cfg):
     with pytest.raises(ConfigError) as e:
         validate(compose_cfg("gan.lr=-1", "train.steps=0"))
     assert "gan.lr" in str(e.value) and "train.steps" in str(e.value)
+
+
+def test_d_batch_reaches_the_objective(compose_cfg):
+    from hydra.utils import instantiate
+
+    for gan in ["mm_gan", "ns_gan", "lsgan", "wgan", "wgan_gp", "dragan"]:
+        assert instantiate(compose_cfg(f"gan={gan}").gan.objective).d_batch == "separate"
+        assert instantiate(
+            compose_cfg(f"gan={gan}", "gan.d_batch=joint").gan.objective).d_batch == "joint"

@@ -22,6 +22,9 @@ DTerms = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 GTerm = Callable[[Tensor], Tensor]
 PenaltyTerm = Callable[[nn.Module, Tensor, Tensor], Tensor]
 
+# How real and fake batches go through D: one forward each (the study) or one concatenated.
+D_BATCHES = ("separate", "joint")
+
 
 class GAN(Objective):
     """A GAN on a D with one output per sample, composed of a loss and a penalty
@@ -34,8 +37,15 @@ class GAN(Objective):
     d_terms, g_term = loss.d, loss.g; regularizer, penalty = penalty.term, penalty.weight. The
     functions come as callables or, from a config, as import paths ("pkg.module.function").
     `clip` (WGAN's weight clipping, a property of its preset): after each D step every D
-    parameter is clamped to [-clip, clip]. Real and fake go through D separately, as in the study
-    (separate batch-norm statistics); the penalty's random draws come after both.
+    parameter is clamped to [-clip, clip]. The penalty's random draws come after D's forwards.
+
+    `d_batch`: how real and fake go through D. "separate" (the study's compare_gan: one forward
+    each, so batch norm in D normalises the real and the fake batch by their own statistics) or
+    "joint" (one forward on the concatenated batch, also in G's step, so batch norm in D sees
+    both: as Keras' DCGAN example and BigGAN-PyTorch do). Only a D with batch norm behaves
+    differently: with separate statistics D cannot see how the fake batch's mean differs from
+    the real one's, and a G stuck at a blank image gets little gradient out of it
+    (docs/ns_gan_digits.md). The penalty term always runs D on its own points.
     Logs: d_loss, d_real, d_fake, gp (the penalty term before weighting, when there is one);
     g_loss.
     """
@@ -44,7 +54,9 @@ class GAN(Objective):
 
     def __init__(self, d_terms: DTerms | str, g_term: GTerm | str,
                  regularizer: PenaltyTerm | str | None = None, penalty: float = 0.0,
-                 clip: float | None = None) -> None:
+                 clip: float | None = None, d_batch: str = "separate") -> None:
+        if d_batch not in D_BATCHES:
+            raise ValueError(f"d_batch={d_batch!r} is not known; valid: {', '.join(D_BATCHES)}")
         if penalty < 0:
             raise ValueError(f"penalty weight must be >= 0; got {penalty}")
         if regularizer is None and penalty > 0:
@@ -56,11 +68,18 @@ class GAN(Objective):
         self.g_term: GTerm = _function(g_term)
         self.regularizer: PenaltyTerm | None = (None if regularizer is None
                                                  else _function(regularizer))
-        self.penalty, self.clip = penalty, clip
+        self.penalty, self.clip, self.d_batch = penalty, clip, d_batch
+
+    def _discriminate(self, D: nn.Module, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+        """(D(real), D(fake)), by `d_batch`."""
+        if self.d_batch == "joint":
+            out = D(torch.cat([real, fake]))
+            return out[: len(real)], out[len(real):]
+        return D(real), D(fake)
 
     def d_loss(self, G: nn.Module, D: nn.Module, real: Tensor, z: Tensor) -> tuple[Tensor, Logs]:
         fake = fake_batch(G, z)
-        real_term, fake_term = self.d_terms(D(real), D(fake))
+        real_term, fake_term = self.d_terms(*self._discriminate(D, real, fake))
         loss = real_term + fake_term
         logs = {"d_real": real_term, "d_fake": fake_term}
         if self.regularizer is not None:
@@ -70,7 +89,9 @@ class GAN(Objective):
         return loss, detached(d_loss=loss, **logs)
 
     def g_loss(self, G: nn.Module, D: nn.Module, real: Tensor, z: Tensor) -> tuple[Tensor, Logs]:
-        loss = self.g_term(D(G(z)))
+        fake = G(z)
+        d_fake = self._discriminate(D, real, fake)[1] if self.d_batch == "joint" else D(fake)
+        loss = self.g_term(d_fake)
         return loss, detached(g_loss=loss)
 
     @torch.no_grad()

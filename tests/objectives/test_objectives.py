@@ -21,7 +21,9 @@ from benchmark.objectives import (
     WGAN,
     WGANGP,
     Objective,
+    losses,
 )
+from benchmark.objectives.gans import GAN
 
 LN3 = math.log(3)
 
@@ -88,6 +90,46 @@ def test_ns_gan() -> None:
     assert loss.item() == approx(BCE_REAL + BCE_FAKE)
     loss, _ = NSGAN().g_loss(G, D1, REAL, Z)
     assert loss.item() == approx((-math.log(0.25) - math.log(0.5)) / 2)
+
+
+def softplus(x: float) -> float:
+    return math.log1p(math.exp(x))
+
+
+def test_d_batch_decides_which_batch_statistics_batch_norm_in_d_sees() -> None:
+    # D(x) = (x - batch mean) / batch std. Separate: real [0, ln 3] and fake [-ln 3, 0] both
+    # standardise to [-1, 1], so D cannot tell them apart. Joint: the batch [0, ln 3, -ln 3, 0]
+    # has mean 0 and std ln 3 / sqrt 2, so real -> [0, sqrt 2] and fake -> [-sqrt 2, 0].
+    D = nn.Sequential(nn.BatchNorm1d(1, eps=1e-12, affine=False), nn.Flatten(0))
+    r2 = math.sqrt(2)
+    _, logs = NSGAN().d_loss(G, D, REAL, Z)
+    same = (softplus(1) + softplus(-1)) / 2
+    assert values(logs) == {"d_loss": approx(2 * same), "d_real": approx(same),
+                            "d_fake": approx(same)}
+    joint = GAN(losses.bce_real_fake, losses.ns_generator, d_batch="joint")
+    _, logs = joint.d_loss(G, D, REAL, Z)
+    d_real, d_fake = (softplus(0) + softplus(-r2)) / 2, (softplus(-r2) + softplus(0)) / 2
+    assert values(logs) == {"d_loss": approx(d_real + d_fake), "d_real": approx(d_real),
+                            "d_fake": approx(d_fake)}
+    # G's step also normalises its fakes together with the real batch
+    loss, _ = joint.g_loss(G, D, REAL, Z)
+    assert loss.item() == approx((softplus(r2) + softplus(0)) / 2)
+    loss, _ = NSGAN().g_loss(G, D, REAL, Z)
+    assert loss.item() == approx(same)
+
+
+def test_d_batch_joint_equals_separate_without_batch_statistics() -> None:
+    for objective in (MMGAN(), LSGAN(), WGAN()):
+        joint = GAN(objective.d_terms, objective.g_term, d_batch="joint")
+        assert values(joint.d_loss(G, D1, REAL, Z)[1]) == {
+            k: approx(v) for k, v in values(objective.d_loss(G, D1, REAL, Z)[1]).items()}
+        assert joint.g_loss(G, D1, REAL, Z)[0].item() == approx(
+            objective.g_loss(G, D1, REAL, Z)[0].item())
+
+
+def test_unknown_d_batch_lists_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="d_batch='both' is not known; valid: separate, joint"):
+        GAN(losses.bce_real_fake, losses.ns_generator, d_batch="both")
 
 
 def test_lsgan_squares_the_sigmoid() -> None:

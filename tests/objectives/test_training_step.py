@@ -17,7 +17,8 @@ OBJECTIVES = ["mm_gan", "ns_gan", "lsgan", "wgan", "wgan_gp", "dragan", "began",
 COMPOSED = [("gan=ns_gan", "loss=hinge", "penalty=r1", "norm=spectral"),
             ("gan=ns_gan", "loss=wasserstein", "penalty=l2", "norm=layer"),
             ("gan=wgan_gp", "loss=ls", "penalty=dragan", "norm=none"),
-            ("gan=ns_gan", "loss=mm", "penalty=wgan_gp", "norm=batch")]
+            ("gan=ns_gan", "loss=mm", "penalty=wgan_gp", "norm=batch"),
+            ("gan=wgan_gp", "norm=batch", "gan.d_batch=joint")]
 # Narrow nets keep this fast on a CPU.
 ARCHS = {"infogan": (["arch.width=0.25"], (1, 16, 16)), "mlp": (["arch.hidden=32"], (2,))}
 Z_DIM, BATCH = 8, 8  # z_dim: conftest's TINY
