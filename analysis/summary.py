@@ -47,6 +47,9 @@ def format_run(run_dir: Path) -> str:
                      f"n_real={p['n_real']}, reference={p['reference_split']}):")
         lines.append(f"  {'step':>7} {'FID':>10} {'wall s':>8}")
         lines += [f"  {e['step']:>7} {e['fid']:>10.3f} {e['wall_s']:>8.1f}" for e in fids]
+        if isinstance(p.get("fid_floor"), float):
+            lines.append(f"  real-vs-real floor {p['fid_floor']:.3f} (real images of the other "
+                         "split against the same reference: what a perfect generator scores)")
     if result is None:
         lines.append("status: unfinished (no result.json)")
     else:
@@ -89,7 +92,9 @@ def format_sweep(sweep_dir: Path, run_dirs: list[Path]) -> str:
         if dataset not in protocols and evals and "fid" in evals[-1]:
             e = evals[-1]
             protocols[dataset] = (f"FID on {dataset}: extractor={e['extractor']}, n_gen={e['n_gen']}, "
-                                  f"n_real={e['n_real']}, reference={e['reference_split']}")
+                                  f"n_real={e['n_real']}, reference={e['reference_split']}"
+                                  + (f"; real-vs-real floor {e['fid_floor']:.3f}"
+                                     if isinstance(e.get("fid_floor"), float) else ""))
     protocol = "\n".join(protocols[k] for k in sorted(protocols))
     per_objective = (table[table.status == "completed"]
                      .groupby(["dataset", "gan"])["final_fid"]

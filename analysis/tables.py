@@ -157,6 +157,7 @@ def best_fid_table(runs: pd.DataFrame, fid: str = "final",
             how = " and ".join(sorted("mean ± std over seeds" if x == "seeds" else
                                       "min over settings" for x in m))
             notes.append(f"{dataset_label(d)} ({p}): {how}.")
+    notes += _floor_notes(runs)
     notes.append(f"{REFERENCE_NAME}: mean ± std over 50 seeds of the best setting, FID of the "
                  "TensorFlow Inception network on 10k samples against the 10k test images; "
                  "only Inception-FID results (extractor \"inception\") are comparable with it.")
@@ -199,6 +200,22 @@ def best_fid_table(runs: pd.DataFrame, fid: str = "final",
                       "the best sample with many seeds: sweeps/phase3_seeds.yaml)."],
                      align="lllrrl")
     return BestFidResult(tidy, Table(title, header, rows, notes), settings)
+
+
+def _floor_notes(runs: pd.DataFrame) -> list[str]:
+    """One note per dataset and protocol with the real-vs-real floor its runs recorded: the FID
+    of real images of the other split against the reference at the same sample size, about what
+    a perfect generator would score (FID is biased upwards at small n)."""
+    if "final_fid_floor" not in runs or "protocol" not in runs:
+        return []
+    known = runs[runs["final_fid_floor"].notna() & runs["protocol"].notna()]
+    notes = []
+    for (d, p), floor in known.groupby(["dataset", "protocol"])["final_fid_floor"]:
+        lo, hi = floor.min(), floor.max()
+        value = fmt(lo) if lo == hi else f"{fmt(lo)}–{fmt(hi)}"
+        notes.append(f"{dataset_label(d)} ({p}): real-vs-real floor {value} (real images of the "
+                     "other split against the same reference: what a perfect generator scores).")
+    return notes
 
 
 def phase3_snippet(best: pd.DataFrame) -> str:

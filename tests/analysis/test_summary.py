@@ -7,12 +7,13 @@ import pytest
 from analysis.summary import format_run, format_sweep, main
 
 
-def _make_run(root, name, gan, lr, seed, fids, status="completed", corrupt=False):
+def _make_run(root, name, gan, lr, seed, fids, status="completed", corrupt=False, floor=None):
     d = root / name
     (d / ".hydra").mkdir(parents=True)
     (d / "config.yaml").write_text(f"gan:\n  name: {gan}\n  lr: {lr}\ndataset:\n  name: ring8\nseed: {seed}\n")
     lines = [json.dumps({"step": 100 * (i + 1), "wall_s": float(i), "fid": f, "extractor": "raw",
-                         "n_gen": 64, "n_real": 100, "reference_split": "test"})
+                         "n_gen": 64, "n_real": 100, "reference_split": "test",
+                         **({} if floor is None else {"fid_floor": floor})})
              for i, f in enumerate(fids)]
     (d / "metrics.jsonl").write_text("\n".join(lines) + "\n")
     result = {"status": status, "gan": gan, "dataset": "ring8", "seed": seed,
@@ -38,6 +39,14 @@ def test_run_curve(tmp_path):
     d = _make_run(tmp_path, "a", "ns_gan", 1e-4, 0, [5.0, 3.0])
     text = format_run(d)
     assert "status: completed" in text and "3.000" in text and "extractor=raw" in text
+    assert "floor" not in text  # a run from before the floor was recorded
+
+
+def test_the_floor_is_shown_with_the_protocol(tmp_path):
+    d = _make_run(tmp_path, "a", "ns_gan", 1e-4, 0, [5.0, 3.0], floor=0.125)
+    assert "real-vs-real floor 0.125 (" in format_run(d)
+    assert ("reference=test; real-vs-real floor 0.125"
+            in format_sweep(tmp_path, [d]))
 
 
 def test_cli_rejects_a_directory_without_runs(tmp_path, capsys):

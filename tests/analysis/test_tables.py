@@ -104,3 +104,12 @@ def test_significance_table(collected):
     assert set(tests["verdict"]) <= {"no significant difference", "differ: NS GAN lower",
                                      "differ: LSGAN lower", "differ: WGAN GP lower"}
     assert r"\begin{tabular}" in table.latex()
+
+
+def test_the_real_vs_real_floor_is_noted_per_dataset_and_protocol(tmp_path):
+    runs = [SyntheticRun("ns_gan", "digits", seed=s, fids=(90.0, 30.0 + s),
+                         extra_metrics={"fid_floor": (4.31, 4.31)}) for s in range(2)]
+    runs += [SyntheticRun("ns_gan", "ring8", seed=0, fids=(9.0, 2.0))]  # recorded no floor
+    md = best_fid_table(collect([write_sweep(tmp_path / "floor", runs)]).runs).table.markdown()
+    assert "digits (FID-2k/test, classifier): real-vs-real floor 4.3 (" in md
+    assert md.count("real-vs-real floor") == 1
