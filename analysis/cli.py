@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_filters(p)
     p.add_argument("--format", choices=("md", "csv", "tex"), default="md",
                    help="what to print (default md)")
-    p.add_argument("--what", choices=("best", "settings", "significance", "all"), default="all")
+    p.add_argument("--what", choices=("best", "settings", "significance", "modes", "all"),
+                   default="all", help="modes: mode coverage on the 2-D toys (all: when recorded)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--out", type=Path, default=None,
                    help="also write every table in every format into this directory")
@@ -141,21 +142,28 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.command == "table":
         from analysis.report import write_tables
-        from analysis.tables import best_fid_table, significance_table
+        from analysis.tables import best_fid_table, mode_coverage_table, significance_table
 
         runs = collection.runs
         best = best_fid_table(runs, args.fid)
         tests, sig = significance_table(runs, args.fid, args.alpha)
+        modes = mode_coverage_table(runs)
+        modes_tidy, modes_table = modes if modes is not None else (None, None)
+        if args.what == "modes" and modes is None:
+            parser.error("no run recorded the modes metric (eval.metrics with modes, 2-D toys)")
         chosen = ("best", "settings", "significance") if args.what == "all" else (args.what,)
+        if args.what == "all" and modes is not None:
+            chosen += ("modes",)
         parts = []
         for what in chosen:
             if args.format == "csv":
                 frame = {"best": best.tidy,
                          "settings": best.tidy[best.tidy["source"] == "ours"],
-                         "significance": tests}[what]
+                         "significance": tests, "modes": modes_tidy}[what]
                 parts.append(frame.to_csv(index=False))
             else:
-                table = {"best": best.table, "settings": best.settings, "significance": sig}[what]
+                table = {"best": best.table, "settings": best.settings, "significance": sig,
+                         "modes": modes_table}[what]
                 parts.append(table.markdown() if args.format == "md" else table.latex())
         print("\n".join(parts))
         if args.out:

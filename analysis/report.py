@@ -3,7 +3,7 @@ shows them with one line of explanation each.
 
     OUT_DIR/index.md                       start here
     OUT_DIR/data/{runs,curves}.parquet     the collected tables (reload: gan-analyze table OUT_DIR/data)
-    OUT_DIR/tables/*.{md,csv,tex}          best FID, best settings, significance, budget curves
+    OUT_DIR/tables/*.{md,csv,tex}          best FID, best settings, mode coverage, significance, budget
     OUT_DIR/plots/*.{png,pdf}              FID distribution, budget, FID over training, P/R, toys
 """
 
@@ -15,12 +15,18 @@ from pathlib import Path
 from analysis.collect import Collection, save
 from analysis.plots import PlotResult, plot_all
 from analysis.stats import FID_DESCRIPTIONS, budget_curves
-from analysis.tables import best_fid_table, phase3_snippet, significance_table
+from analysis.tables import (
+    best_fid_table,
+    mode_coverage_table,
+    phase3_snippet,
+    significance_table,
+)
 
 
 def write_tables(collection: Collection, out_dir: Path, fid: str = "final",
                  alpha: float = 0.05) -> dict[str, list[Path]]:
-    """Best FID (+ the study's), best settings and significance in md/csv/tex under out_dir."""
+    """Best FID (+ the study's), best settings, mode coverage (when runs recorded it) and
+    significance in md/csv/tex under out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = collection.runs
     best = best_fid_table(runs, fid)
@@ -46,6 +52,12 @@ def write_tables(collection: Collection, out_dir: Path, fid: str = "final",
     put("best_settings.md", settings_md)
     ours.drop(columns=["source"]).to_csv(out_dir / "best_settings.csv", index=False)
     written["best_settings"].append(out_dir / "best_settings.csv")
+    modes = mode_coverage_table(runs)
+    if modes is not None:
+        put("modes.md", modes[1].markdown())
+        put("modes.tex", modes[1].latex())
+        modes[0].to_csv(out_dir / "modes.csv", index=False)
+        written["modes"].append(out_dir / "modes.csv")
     put("significance.md", sig.markdown())
     put("significance.tex", sig.latex())
     tests.to_csv(out_dir / "significance.csv", index=False)
@@ -92,6 +104,13 @@ def build_report(collection: Collection, out_dir: str | Path, fid: str = "final"
               (out / "tables" / "significance.md").read_text().split("\n", 2)[2], "",
               "Files: " + ", ".join(f"[{p.name}]({_rel(p, out)})" for p in tables["significance"]),
               ""]
+    if "modes" in tables:
+        lines += ["## Mode coverage on the 2-D toys", "",
+                  "How many of the toy's modes each objective's runs cover, and how much of their "
+                  "mass lands near a mode (the scatter plots are under Plots).", "",
+                  (out / "tables" / "modes.md").read_text().split("\n", 2)[2], "",
+                  "Files: " + ", ".join(f"[{p.name}]({_rel(p, out)})" for p in tables["modes"]),
+                  ""]
     lines += ["## Plots", ""]
     for p in plots:
         title = p.title or p.name.replace("_", " ")

@@ -218,6 +218,40 @@ def _floor_notes(runs: pd.DataFrame) -> list[str]:
     return notes
 
 
+def mode_coverage_table(runs: pd.DataFrame) -> tuple[pd.DataFrame, Table] | None:
+    """Per 2-D toy dataset and objective, over the completed runs that recorded the `modes`
+    metric: runs, median and max modes covered, median high-quality fraction, and how many runs
+    cover the most modes any run of the dataset covers. None when no run recorded it."""
+    if "final_modes_covered" not in runs:
+        return None
+    toy = runs[(runs["status"] == "completed") & runs["final_modes_covered"].notna()]
+    if toy.empty:
+        return None
+    hq = "final_high_quality"
+    rows, tidy = [], []
+    for d in order_datasets(set(toy["dataset"])):
+        sub = toy[toy["dataset"] == d]
+        most = sub["final_modes_covered"].max()
+        for gan in order_gans(set(sub["gan"])):
+            g = sub[sub["gan"] == gan]
+            m = g["final_modes_covered"]
+            q = g[hq].median() if hq in g else math.nan
+            at_most = int((m == most).sum())
+            tidy.append({"dataset": d, "gan": gan, "runs": len(g), "modes_median": m.median(),
+                         "modes_max": m.max(), "high_quality_median": q,
+                         "runs_at_dataset_max": at_most})
+            rows.append([dataset_label(d), gan_label(gan), str(len(g)), fmt(m.median()),
+                         f"{m.max():g}", fmt(q), f"{at_most}/{len(g)}"])
+    notes = ["Last evaluation of each completed run (diverged and unfinished runs are left out). "
+             "A sample is high quality within 3 standard deviations of its nearest mode; a mode "
+             "is covered when it has high-quality samples (benchmark/metrics/modes.py). \"at "
+             "max\": runs covering as many modes as the dataset's best run."]
+    table = Table("Mode coverage on the 2-D toys (higher is better)",
+                  ["dataset", "objective", "runs", "modes covered (median)", "max",
+                   "high-quality fraction (median)", "at max"], rows, notes, align="llrrrrr")
+    return pd.DataFrame(tidy), table
+
+
 def phase3_snippet(best: pd.DataFrame) -> str:
     """The `best_sample:` block of sweeps/phase3_seeds.yaml filled from these results."""
     lines = ["best_sample:"]

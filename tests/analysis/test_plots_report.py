@@ -128,3 +128,27 @@ def test_a_report_dir_reloads(report_dir, collected):
     from analysis.collect import load
 
     assert load([report_dir]).runs.shape == collected.runs.shape
+
+
+def test_report_shows_mode_coverage_when_runs_recorded_it(tmp_path, report_dir, capsys):
+    runs = [SyntheticRun(g, "ring8", s, fids=(5.0, 2.0), points=None,
+                         extra_metrics={"modes_covered": (2, 6 + s), "high_quality": (0.1, 0.5)})
+            for g in ("ns_gan", "wgan_gp") for s in range(2)]
+    out = tmp_path / "report"
+    index = build_report(collect([write_sweep(tmp_path / "toys", runs)]), out, draws=50)
+    text = index.read_text()
+    assert "## Mode coverage on the 2-D toys" in text
+    assert "| ring8 | NS GAN | 2 | 6.5 | 7 | 0.50 | 1/2 |" in text
+    for ext in ("md", "csv", "tex"):
+        assert f"(tables/modes.{ext})" in text and (out / "tables" / f"modes.{ext}").is_file()
+    assert "Mode coverage" not in (report_dir / "index.md").read_text()  # no modes metric there
+    main(["table", str(tmp_path / "toys"), "--what", "modes", "--format", "csv"])
+    assert "ring8,wgan_gp,2,6.5,7" in capsys.readouterr().out
+    main(["table", str(tmp_path / "toys")])
+    assert "### Mode coverage on the 2-D toys" in capsys.readouterr().out
+
+
+def test_cli_modes_table_needs_the_modes_metric(study, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["table", str(study), "--what", "modes"])
+    assert e.value.code == 2 and "no run recorded the modes metric" in capsys.readouterr().err

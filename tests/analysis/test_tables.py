@@ -113,3 +113,31 @@ def test_the_real_vs_real_floor_is_noted_per_dataset_and_protocol(tmp_path):
     md = best_fid_table(collect([write_sweep(tmp_path / "floor", runs)]).runs).table.markdown()
     assert "digits (FID-2k/test, classifier): real-vs-real floor 4.3 (" in md
     assert md.count("real-vs-real floor") == 1
+
+
+def _toy_runs():
+    def run(gan, seed, modes, hq, status="completed"):
+        return SyntheticRun(gan, "ring8", seed, fids=(5.0, 1.0 + seed), status=status,
+                            extra_metrics={"modes_covered": (1, modes), "high_quality": (0.1, hq)})
+
+    return [run("ns_gan", 0, 3, 0.2), run("ns_gan", 1, 8, 0.6), run("ns_gan", 2, 5, 0.4),
+            run("wgan_gp", 0, 8, 0.9), run("wgan_gp", 1, 8, 0.7),
+            run("wgan_gp", 2, 0, 0.0, status="diverged")]  # left out
+
+
+def test_mode_coverage_table_by_hand(tmp_path):
+    from analysis.tables import mode_coverage_table
+
+    tidy, table = mode_coverage_table(collect([write_sweep(tmp_path / "toys", _toy_runs())]).runs)
+    rows = {r[1]: r[2:] for r in table.rows}
+    # ns_gan: modes 3, 8, 5 -> median 5, max 8, one run at the dataset's max 8; hq median 0.4
+    assert rows["NS GAN"] == ["3", "5.0", "8", "0.40", "1/3"]
+    assert rows["WGAN GP"] == ["2", "8.0", "8", "0.80", "2/2"]
+    assert tidy.set_index("gan").loc["wgan_gp", "high_quality_median"] == pytest.approx(0.8)
+    assert "high quality within 3 standard deviations" in table.markdown()
+
+
+def test_no_mode_coverage_table_without_the_modes_metric(collected):
+    from analysis.tables import mode_coverage_table
+
+    assert mode_coverage_table(collected.runs) is None
