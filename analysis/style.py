@@ -13,7 +13,17 @@ GAN_LABELS = {"mm_gan": "MM GAN", "ns_gan": "NS GAN", "lsgan": "LSGAN", "wgan": 
 # Fixed colours per objective (colour-blind-friendly where the 8 allow; VAE, the non-GAN, grey).
 PALETTE = {"mm_gan": "#0072B2", "ns_gan": "#E69F00", "lsgan": "#009E73", "wgan": "#D55E00",
            "wgan_gp": "#CC79A7", "dragan": "#56B4E9", "began": "#8C564B", "vae": "#7F7F7F"}
-_EXTRA_COLOURS = ("#BCBD22", "#17BECF", "#9467BD", "#F0E442", "#1F77B4", "#2CA02C")
+# The later families this harness adds (conf/gan/), after the study's, in this order.
+FAMILY_ORDER = ("hinge_sn", "ebgan", "magan", "fisher_gan", "mmd_gan", "gmmn", "cramer_gan",
+                "mcgan")
+GAN_LABELS |= {"hinge_sn": "Hinge SN", "ebgan": "EBGAN", "magan": "MAGAN",
+               "fisher_gan": "Fisher GAN", "mmd_gan": "MMD GAN", "gmmn": "GMMN",
+               "cramer_gan": "Cramér GAN", "mcgan": "McGAN"}
+PALETTE |= {"hinge_sn": "#BCBD22", "ebgan": "#17BECF", "magan": "#9467BD",
+            "fisher_gan": "#F0E442", "mmd_gan": "#E41A1C", "gmmn": "#2CA02C",
+            "cramer_gan": "#393B79", "mcgan": "#AD494A"}
+# Compositions (hinge+r1+spectral) and user objectives: a stable pick by name.
+_EXTRA_COLOURS = ("#637939", "#E7BA52", "#7B4173", "#3182BD", "#E6550D", "#31A354")
 
 DATASET_ORDER = ("mnist", "fashion_mnist", "cifar10", "celeba")
 DATASET_LABELS = {"mnist": "MNIST", "fashion_mnist": "FASHION", "cifar10": "CIFAR10",
@@ -39,9 +49,10 @@ def colour(name: str) -> str:
 
 
 def order_gans(names: Iterable[str]) -> list[str]:
-    """The study's order first, then any other objective alphabetically."""
+    """The study's order first, then the later families', then any other alphabetically."""
     names = set(names)
-    return [g for g in GAN_ORDER if g in names] + sorted(n for n in names if n not in GAN_ORDER)
+    known = GAN_ORDER + FAMILY_ORDER
+    return [g for g in known if g in names] + sorted(n for n in names if n not in known)
 
 
 def order_datasets(names: Iterable[str]) -> list[str]:

@@ -11,7 +11,7 @@ from analysis.cli import main
 from analysis.collect import collect
 from analysis.plots import plot_all
 from analysis.report import build_report
-from analysis.style import GAN_ORDER, PALETTE, colour
+from analysis.style import GAN_LABELS, GAN_ORDER, PALETTE, colour, order_gans
 from analysis.synthetic import SyntheticRun, write_sweep
 
 
@@ -68,6 +68,12 @@ def test_plots_skip_cleanly_without_their_data(tmp_path):
 
 def test_fixed_colours():
     assert len(set(PALETTE[g] for g in GAN_ORDER)) == len(GAN_ORDER)
+    # every objective that ships with a conf/gan preset has its own colour and a label
+    presets = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "gan").glob("*.yaml"))
+    assert sorted(PALETTE) == presets and sorted(GAN_LABELS) == presets
+    assert len(set(PALETTE.values())) == len(PALETTE)
+    assert order_gans(["my_gan", "mcgan", "ns_gan", "hinge_sn"]) == [
+        "ns_gan", "hinge_sn", "mcgan", "my_gan"]
     assert colour("ns_gan") == PALETTE["ns_gan"]
     assert colour("my_new_gan") == colour("my_new_gan")  # stable for any other name
 
