@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from benchmark.validate import ConfigError, validate
@@ -42,3 +44,16 @@ def test_d_batch_reaches_the_objective(compose_cfg):
         assert instantiate(compose_cfg(f"gan={gan}").gan.objective).d_batch == "separate"
         assert instantiate(
             compose_cfg(f"gan={gan}", "gan.d_batch=joint").gan.objective).d_batch == "joint"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (("gan=ebgan", "gan.objective.margin=-1"), "gan.objective (EBGAN): EBGAN margin must be"),
+        (("gan=fisher_gan", "gan.objective.rho=-0.5"), "gan.objective (FisherGAN): Fisher GAN rho"),
+        (("gan=mmd_gan", "gan.objective.kernel=cubic"), "MMD GAN kernel='cubic' is not known"),
+    ],
+)
+def test_objective_hyperparameters_are_checked_before_the_run(compose_cfg, overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate(compose_cfg(*overrides))
