@@ -432,6 +432,13 @@ def _modes(row: pd.Series) -> np.ndarray | None:
     return None
 
 
+def toy_grid(n_objectives: int) -> tuple[int, int]:
+    """(best/worst pairs per row, rows) of the toys figure: one pair per row for a few
+    objectives, up to three side by side for many, so 16 objectives stay readable on a page."""
+    pairs = 1 if n_objectives <= 3 else 2 if n_objectives <= 8 else 3
+    return pairs, -(-n_objectives // pairs)
+
+
 def plot_toys(runs: pd.DataFrame, out_dir: Path, fid: str = "final") -> list[PlotResult]:
     """For each 2-D toy dataset: samples of the best and the worst completed run per objective."""
     runs = runs.assign(score=scores(runs, fid))
@@ -463,9 +470,14 @@ def plot_toys(runs: pd.DataFrame, out_dir: Path, fid: str = "final") -> list[Plo
             if (modes := _modes(row)) is not None:
                 break
         lim = np.abs(modes).max() * 1.6 if modes is not None else None
-        fig, axes = plt.subplots(len(picks), 2, figsize=(7.4, 3.5 * len(picks) + 0.5),
+        pairs, rows = toy_grid(len(picks))
+        fig, axes = plt.subplots(rows, 2 * pairs, figsize=(7.4 * pairs, 3.5 * rows + 0.5),
                                  squeeze=False)
-        for (ax_b, ax_w), (gan, n_runs, best, worst) in zip(axes, picks, strict=True):
+        for ax in axes.flat[2 * len(picks):]:
+            ax.set_axis_off()  # the last row's unused pairs
+        for i, (gan, n_runs, best, worst) in enumerate(picks):
+            r, c = divmod(i, pairs)
+            ax_b, ax_w = axes[r, 2 * c], axes[r, 2 * c + 1]
             for ax, (row, p), which in ((ax_b, best, "best"), (ax_w, worst, "worst")):
                 if which == "worst" and worst[0]["run_dir"] == best[0]["run_dir"]:
                     ax.set_axis_off()
@@ -485,7 +497,8 @@ def plot_toys(runs: pd.DataFrame, out_dir: Path, fid: str = "final") -> list[Plo
                 ax.set_xlabel("x₁")
                 ax.set_ylabel("x₂")
                 ax.tick_params(labelsize=7)
-        fig.suptitle(f"{dataset}: samples of the best (left) and worst (right) run per objective",
+        fig.suptitle(f"{dataset}: samples of the best (left) and worst (right) run of each "
+                     "objective",
                      fontsize=11, y=1 - 0.15 / fig.get_figheight(), va="top")
         # keep ~0.5 inch for the title: tight_layout alone lets it overlap the top panels of
         # tall grids (many objectives)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from analysis.cli import main
@@ -158,3 +160,18 @@ def test_cli_modes_table_needs_the_modes_metric(study, capsys):
     with pytest.raises(SystemExit) as e:
         main(["table", str(study), "--what", "modes"])
     assert e.value.code == 2 and "no run recorded the modes metric" in capsys.readouterr().err
+
+
+def test_toy_grid_stays_readable_for_many_objectives(tmp_path):
+    from analysis.plots import toy_grid
+
+    assert [toy_grid(n) for n in (1, 3, 4, 8, 9, 16)] == [
+        (1, 1), (1, 3), (2, 2), (2, 4), (3, 3), (3, 6)]
+    rng = np.random.default_rng(0)
+    runs = [SyntheticRun(f"gan{i:02d}", "ring8", 0, fids=(5.0, 1.0 + i),
+                         points=rng.normal(0, 1, (200, 2))) for i in range(10)]
+    c = collect([write_sweep(tmp_path / "many", runs)])
+    (r,) = plot_all(c.runs, c.curves, tmp_path / "p", which=("toys",))
+    png = next(f for f in r.files if f.suffix == ".png")
+    height, width = plt.imread(png).shape[:2]
+    assert 0.5 < height / width < 1.2  # 4 rows of 3 pairs, not 10 rows of 1
