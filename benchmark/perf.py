@@ -666,12 +666,9 @@ def case_data(quick: bool) -> list[Row]:
 def clear_reference_memos() -> None:
     """Forget reference-side results memoised in this process (stats, features, floors), so the
     next evaluation reads the disk cache or recomputes."""
-    from benchmark.metrics import evaluator, fid
+    from benchmark.metrics.cache import MEMO
 
-    for module in (fid, evaluator):
-        for name, value in vars(module).items():
-            if name.endswith("_MEMO") and isinstance(value, dict):
-                value.clear()
+    MEMO.clear()
 
 
 def drop_reference_cache() -> None:

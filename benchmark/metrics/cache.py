@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 
 from filelock import FileLock
 
-__all__ = ["cache_dir", "cache_key", "compute_once"]
+__all__ = ["MEMO", "ProcessMemo", "cache_dir", "cache_key", "compute_once"]
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +128,40 @@ def compute_once(
         except OSError as e:
             log.warning("could not write provenance sidecar for %s: %s", path, e)
         return value
+
+
+class ProcessMemo:
+    """`compute_once` results kept in memory by cache path, shared by every caller of the
+    process (several runs in one job, an FID and an Evaluator on one dataset): the file is read
+    once per process. The path embeds the cache dir and the full key, so entries cannot
+    collide. Values are shared: treat them as read-only."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        path: str | Path,
+        compute: Callable[[], T],
+        save: Callable[[T, Path], None],
+        load: Callable[[Path], T],
+        fields: Mapping[str, Any] | None = None,
+    ) -> T:
+        """The memoised value for ``path``, else ``compute_once(path, ...)`` remembered."""
+        key = str(path)
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+        value = compute_once(path, compute, save, load, fields=fields)
+        with self._lock:
+            return self._values.setdefault(key, value)
+
+    def clear(self) -> None:
+        """Forget everything: the next `get` reads the disk cache (or computes)."""
+        with self._lock:
+            self._values.clear()
+
+
+# The process's memo of reference-side artefacts (stats, features, floors).
+MEMO = ProcessMemo()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from torch import Tensor
 
 from benchmark.data.base import Data, to_model_space
 from benchmark.data.triangles import TrianglesData
-from benchmark.metrics.cache import cache_dir, cache_key, compute_once
+from benchmark.metrics import cache
+from benchmark.metrics.cache import cache_dir, cache_key
 from benchmark.metrics.features import FeatureExtractor
 from benchmark.metrics.fid import FID
 from benchmark.metrics.fid_inf import fid_infinity
@@ -39,10 +39,6 @@ __all__ = ["METRICS", "Evaluator", "Generated", "LatentModel", "Metric"]
 
 log = logging.getLogger(__name__)
 
-# Reference-split features by cache path, shared by every Evaluator of the process (as FID's
-# reference stats are); the path embeds the cache dir and the full key.
-_MEMO: dict[str, np.ndarray] = {}
-_MEMO_LOCK = threading.Lock()
 
 # Fixed protocol settings: part of what a KID/PR number means, so not per-run knobs.
 KID_SUBSETS = 100
@@ -277,13 +273,8 @@ class Evaluator:
         name = (f"{self.data.name}-{self.reference_split}-{self.extractor.name}-"
                 f"{cache_key(fields)}.npy")
         path = cache_dir() / "fid_features" / name
-        with _MEMO_LOCK:
-            feats = _MEMO.get(str(path))
-        if feats is None:
-            feats = compute_once(path, self._compute_real_features, _save_features,
-                                 self._load_features, fields=fields)
-            with _MEMO_LOCK:
-                _MEMO[str(path)] = feats
+        feats = cache.MEMO.get(path, self._compute_real_features, _save_features,
+                               self._load_features, fields=fields)
         self._real = feats
         return feats
 

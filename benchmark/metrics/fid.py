@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,8 @@ import torch
 from torch import Tensor
 
 from benchmark.data.base import Data, to_model_space
-from benchmark.metrics.cache import cache_dir, cache_key, compute_once
+from benchmark.metrics import cache
+from benchmark.metrics.cache import cache_dir, cache_key
 from benchmark.metrics.features import FeatureExtractor
 from benchmark.metrics.frechet import frechet_distance
 from benchmark.metrics.stats import FeatureStats, RunningStats
@@ -25,11 +25,6 @@ __all__ = ["FID"]
 
 log = logging.getLogger(__name__)
 
-# Reference stats by cache path, shared by every FID object of the process (e.g. several runs
-# in one job); the path embeds the cache dir and the full key, so entries cannot collide.
-_MEMO: dict[str, FeatureStats] = {}
-_FLOOR_MEMO: dict[str, float] = {}
-_MEMO_LOCK = threading.Lock()
 
 # The real-vs-real floor samples the other split with this seed (a fixed part of the protocol).
 FLOOR_SEED = 0
@@ -108,13 +103,8 @@ class FID:
         key = cache_key(fields)
         name = f"{self.data.name}-{self.reference_split}-{self.extractor.name}-{key}.npz"
         path = cache_dir() / "fid_stats" / name
-        with _MEMO_LOCK:
-            stats = _MEMO.get(str(path))
-        if stats is None:
-            stats = compute_once(path, self._compute_reference, FeatureStats.save,
-                                 FeatureStats.load, fields=fields)
-            with _MEMO_LOCK:
-                _MEMO[str(path)] = stats
+        stats = cache.MEMO.get(path, self._compute_reference, FeatureStats.save,
+                               FeatureStats.load, fields=fields)
         if stats.dim != self.extractor.dim:
             raise ValueError(f"{path}: reference stats have dim {stats.dim}, extractor {self.extractor.dim}")
         self._reference = stats
@@ -152,15 +142,9 @@ class FID:
         name = (f"{self.data.name}-{self.reference_split}-{self.extractor.name}-floor-"
                 f"{cache_key(fields)}.json")
         path = cache_dir() / "fid_stats" / name
-        with _MEMO_LOCK:
-            value = _FLOOR_MEMO.get(str(path))
-        if value is None:
-            record = compute_once(path, self._compute_floor, _save_floor, _load_floor,
-                                  fields=fields)
-            value = float(record["fid_floor"])
-            with _MEMO_LOCK:
-                _FLOOR_MEMO[str(path)] = value
-        return value
+        record = cache.MEMO.get(path, self._compute_floor, _save_floor, _load_floor,
+                                fields=fields)
+        return float(record["fid_floor"])
 
     def generated_stats(self, sample: Callable[[int], Tensor]) -> FeatureStats:
         """Feature stats of ``num_samples`` samples drawn as ``sample(n)`` in batches of ``batch_size``."""

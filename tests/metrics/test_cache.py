@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.metrics.cache import cache_dir, cache_key, compute_once
+from benchmark.metrics.cache import ProcessMemo, cache_dir, cache_key, compute_once
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,6 +57,23 @@ def test_second_call_loads(tmp_path: Path) -> None:
     assert sidecar["fields"] == fields and sidecar["key"] == cache_key(fields)
     # Only the artefact, its sidecar and the lock remain: temp files were renamed into place.
     assert sorted(p.name for p in path.parent.iterdir()) == ["value.txt", "value.txt.json", "value.txt.lock"]
+
+
+def test_process_memo_reads_the_file_once(tmp_path: Path) -> None:
+    path, count, reads = tmp_path / "value.txt", Counter(7), []
+
+    def load(p: Path) -> int:
+        reads.append(p)
+        return read_int(p)
+
+    memo = ProcessMemo()
+    assert memo.get(path, count, write_int, load) == 7  # computed (no file yet: no read)
+    path.write_text("8")  # the memo, not the file, answers now
+    assert memo.get(path, count, write_int, load) == 7 and (count.calls, len(reads)) == (1, 0)
+    memo.clear()
+    assert memo.get(path, count, write_int, load) == 8 and (count.calls, len(reads)) == (1, 1)
+    assert memo.get(tmp_path / "other.txt", count, write_int, load) == 7  # another path
+    assert count.calls == 2
 
 
 def test_describe_goes_into_sidecar(tmp_path: Path) -> None:

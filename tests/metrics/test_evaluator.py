@@ -12,7 +12,9 @@ import torch
 
 from benchmark.data.base import Data, to_model_space
 from benchmark.data.toys import ring8
+from benchmark.metrics import cache as cache_module
 from benchmark.metrics import evaluator as evaluator_module
+from benchmark.metrics.cache import ProcessMemo
 from benchmark.metrics.evaluator import METRICS, Evaluator
 from benchmark.metrics.features import ClassifierFeatures, RawFeatures
 from benchmark.metrics.fid import FID
@@ -120,7 +122,7 @@ def test_real_features_cached_on_disk(ring: Data, cache_tmp: Path,
     assert not (cache_tmp / "fid_stats").exists()  # fid not requested: no reference stats
 
     # A fresh process (empty memo) reads the file instead of extracting again.
-    monkeypatch.setattr(evaluator_module, "_MEMO", {})
+    monkeypatch.setattr(cache_module, "MEMO", ProcessMemo())
 
     def no_compute(self: Evaluator) -> np.ndarray:
         raise AssertionError("recomputed despite the cache")

@@ -12,7 +12,9 @@ import torch
 
 from benchmark.data.base import Data, to_model_space
 from benchmark.data.toys import ring8
+from benchmark.metrics import cache as cache_module
 from benchmark.metrics import fid as fid_module
+from benchmark.metrics.cache import ProcessMemo
 from benchmark.metrics.features import ClassifierFeatures, RawFeatures
 from benchmark.metrics.fid import FID
 from benchmark.metrics.frechet import frechet_distance
@@ -110,7 +112,7 @@ def test_reference_is_cached_on_disk_and_in_memory(gauss2d: Data, cache_tmp: Pat
 
     monkeypatch.setattr(FID, "_compute_reference", no_compute)
     assert FID(gauss2d, RawFeatures(gauss2d), num_samples=10).reference() is ref  # memo
-    monkeypatch.setattr(fid_module, "_MEMO", {})
+    monkeypatch.setattr(cache_module, "MEMO", ProcessMemo())
     from_disk = FID(gauss2d, RawFeatures(gauss2d), num_samples=10).reference()  # disk
     np.testing.assert_array_equal(from_disk.sigma, ref.sigma)
 
@@ -176,7 +178,7 @@ def test_floor_is_the_fid_of_real_samples_and_cached_next_to_the_reference(
 
     compute_floor = FID._compute_floor
     monkeypatch.setattr(FID, "_compute_floor", no_compute)
-    monkeypatch.setattr(fid_module, "_FLOOR_MEMO", {})
+    monkeypatch.setattr(cache_module, "MEMO", ProcessMemo())
     assert FID(gauss2d, RawFeatures(gauss2d), num_samples=1000).floor() == floor  # from disk
     monkeypatch.setattr(FID, "_compute_floor", compute_floor)
     # Another n is another floor (FID's bias depends on n); a train reference samples test.
