@@ -72,6 +72,9 @@ def test_demo_sweep_runs_and_relaunch_skips(tmp_path):
     names = {r.parent.name for r in results}
     assert ("dataset=ring8,eval.every=2,eval.num_samples=64,gan.lr=0.0001,gan=ns_gan,seed=0,"
             "train.steps=4") in names  # the job's overrides name its directory
+    for r in results:  # ring8 records mode coverage for the report; digits only FID
+        last = json.loads((r.parent / "metrics.jsonl").read_text().splitlines()[-1])
+        assert ("modes_covered" in last) == ("dataset=ring8" in r.parent.name), r.parent.name
     mtimes = {r: r.stat().st_mtime_ns for r in results}
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert p.returncode == 0 and p.stdout.count("nothing to do") == 6
