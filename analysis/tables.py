@@ -240,7 +240,7 @@ def mode_coverage_table(runs: pd.DataFrame) -> tuple[pd.DataFrame, Table] | None
             tidy.append({"dataset": d, "gan": gan, "runs": len(g), "modes_median": m.median(),
                          "modes_max": m.max(), "high_quality_median": q,
                          "runs_at_dataset_max": at_most})
-            rows.append([dataset_label(d), gan_label(gan), str(len(g)), fmt(m.median()),
+            rows.append([dataset_label(d), gan_label(gan), str(len(g)), f"{m.median():g}",
                          f"{m.max():g}", fmt(q), f"{at_most}/{len(g)}"])
     notes = ["Last evaluation of each completed run (diverged and unfinished runs are left out). "
              "A sample is high quality within 3 standard deviations of its nearest mode; a mode "

@@ -131,8 +131,8 @@ def test_mode_coverage_table_by_hand(tmp_path):
     tidy, table = mode_coverage_table(collect([write_sweep(tmp_path / "toys", _toy_runs())]).runs)
     rows = {r[1]: r[2:] for r in table.rows}
     # ns_gan: modes 3, 8, 5 -> median 5, max 8, one run at the dataset's max 8; hq median 0.4
-    assert rows["NS GAN"] == ["3", "5.0", "8", "0.40", "1/3"]
-    assert rows["WGAN GP"] == ["2", "8.0", "8", "0.80", "2/2"]
+    assert rows["NS GAN"] == ["3", "5", "8", "0.40", "1/3"]
+    assert rows["WGAN GP"] == ["2", "8", "8", "0.80", "2/2"]
     assert tidy.set_index("gan").loc["wgan_gp", "high_quality_median"] == pytest.approx(0.8)
     assert "high quality within 3 standard deviations" in table.markdown()
 
