@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.collect import Collection, save
 from analysis.plots import PlotResult, plot_all
 from analysis.stats import FID_DESCRIPTIONS, budget_curves
@@ -39,10 +41,12 @@ def write_tables(collection: Collection, out_dir: Path, fid: str = "final",
         written.setdefault(name.rsplit(".", 1)[0], []).append(path)
         return path
 
+    def put_csv(name: str, frame: pd.DataFrame) -> None:
+        put(name, frame.to_csv(index=False))
+
     put("best_fid.md", best.table.markdown())
     put("best_fid.tex", best.table.latex())
-    best.tidy.to_csv(out_dir / "best_fid.csv", index=False)
-    written["best_fid"].append(out_dir / "best_fid.csv")
+    put_csv("best_fid.csv", best.tidy)
     ours = best.tidy[best.tidy["source"] == "ours"]
     snippet = phase3_snippet(ours)
     settings_md = best.settings.markdown()
@@ -50,18 +54,15 @@ def write_tables(collection: Collection, out_dir: Path, fid: str = "final",
         settings_md += ("\nFor sweeps/phase3_seeds.yaml (the best `sample` per objective and "
                         "dataset):\n\n```yaml\n" + snippet + "```\n")
     put("best_settings.md", settings_md)
-    ours.drop(columns=["source"]).to_csv(out_dir / "best_settings.csv", index=False)
-    written["best_settings"].append(out_dir / "best_settings.csv")
+    put_csv("best_settings.csv", ours.drop(columns=["source"]))
     modes = mode_coverage_table(runs)
     if modes is not None:
         put("modes.md", modes[1].markdown())
         put("modes.tex", modes[1].latex())
-        modes[0].to_csv(out_dir / "modes.csv", index=False)
-        written["modes"].append(out_dir / "modes.csv")
+        put_csv("modes.csv", modes[0])
     put("significance.md", sig.markdown())
     put("significance.tex", sig.latex())
-    tests.to_csv(out_dir / "significance.csv", index=False)
-    written["significance"].append(out_dir / "significance.csv")
+    put_csv("significance.csv", tests)
     return written
 
 
@@ -88,29 +89,27 @@ def build_report(collection: Collection, out_dir: str | Path, fid: str = "final"
     lines = ["# GAN benchmark report", "",
              f"Sources: {', '.join(f'`{x}`' for x in s.sources)}. Scores: {FID_DESCRIPTIONS[fid]}.",
              "", "```", s.text(max_problems=20), "```", ""]
-    lines += ["## Best FID per objective and dataset", "",
-              "Our best FID beside the numbers published by Lucic et al. (2018); the notes say "
-              "which columns can be compared.", "",
-              (out / "tables" / "best_fid.md").read_text().split("\n", 2)[2], "",
-              "Files: " + ", ".join(f"[{p.name}]({_rel(p, out)})" for p in tables["best_fid"]), ""]
-    lines += ["## Best settings", "",
-              "The hyperparameter setting behind each number above (what phase 3 reruns with "
-              "many seeds).", "",
-              (out / "tables" / "best_settings.md").read_text().split("\n", 2)[2], "",
-              "Files: " + ", ".join(f"[{p.name}]({_rel(p, out)})" for p in tables["best_settings"]),
-              ""]
-    lines += ["## Do the objectives differ?", "",
-              "Pairwise Mann-Whitney U tests on the per-run FID, Holm-corrected.", "",
-              (out / "tables" / "significance.md").read_text().split("\n", 2)[2], "",
-              "Files: " + ", ".join(f"[{p.name}]({_rel(p, out)})" for p in tables["significance"]),
-              ""]
+
+    def section(title: str, intro: str, name: str) -> list[str]:
+        # the table without its own "### title" line, under the section's heading and intro
+        table = (out / "tables" / f"{name}.md").read_text().split("\n", 2)[2]
+        files = ", ".join(f"[{p.name}]({_rel(p, out)})" for p in tables[name])
+        return [f"## {title}", "", intro, "", table, "", f"Files: {files}", ""]
+
+    lines += section("Best FID per objective and dataset",
+                     "Our best FID beside the numbers published by Lucic et al. (2018); the notes "
+                     "say which columns can be compared.", "best_fid")
+    lines += section("Best settings",
+                     "The hyperparameter setting behind each number above (what phase 3 reruns "
+                     "with many seeds).", "best_settings")
+    lines += section("Do the objectives differ?",
+                     "Pairwise Mann-Whitney U tests on the per-run FID, Holm-corrected.",
+                     "significance")
     if "modes" in tables:
-        lines += ["## Mode coverage on the 2-D toys", "",
-                  "How many of the toy's modes each objective's runs cover, and how much of their "
-                  "mass lands near a mode (the scatter plots are under Plots).", "",
-                  (out / "tables" / "modes.md").read_text().split("\n", 2)[2], "",
-                  "Files: " + ", ".join(f"[{p.name}]({_rel(p, out)})" for p in tables["modes"]),
-                  ""]
+        lines += section("Mode coverage on the 2-D toys",
+                         "How many of the toy's modes each objective's runs cover, and how much "
+                         "of their mass lands near a mode (the scatter plots are under Plots).",
+                         "modes")
     lines += ["## Plots", ""]
     for p in plots:
         title = p.title or p.name.replace("_", " ")
