@@ -38,8 +38,9 @@ _MAX_SEED = 2**63
 _MAX_EPOCHS = 1e6
 
 
-# (key, predicate, what it must be). Keys absent from a config are skipped: objective-specific
-# hyperparameters (clip, penalty, ...) exist only for the objectives that have them.
+# (key, predicate, what it must be). Objective-specific keys (gan.objective.*: clip, penalty,
+# ...; gan.d_batch) are checked only where the config declares them: they exist only for the
+# objectives that have them.
 RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("seed", lambda v: _is_int(v) and 0 <= v < _MAX_SEED, "an integer in [0, 2**63)"),
     ("z_dim", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
@@ -72,9 +73,9 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
 ]
 
 
-# Keys checked only where the config declares them: the GAN(loss x penalty) presets have
-# gan.d_batch; BEGAN, the VAE and the later families do not.
-DECLARED_ONLY = frozenset({"gan.d_batch"})
+def _objective_specific(key: str) -> bool:
+    # gan.d_batch: the GAN(loss x penalty) presets have it; BEGAN, the VAE, the families do not
+    return key.startswith("gan.objective.") or key == "gan.d_batch"
 
 
 def _declared(cfg: DictConfig, key: str) -> bool:
@@ -88,7 +89,7 @@ def validate(cfg: DictConfig) -> None:
     """Raise ConfigError listing every invalid value (not just the first)."""
     problems = []
     for key, ok, rule in RULES:
-        if key in DECLARED_ONLY and not _declared(cfg, key):
+        if _objective_specific(key) and not _declared(cfg, key):
             continue
         try:
             value = OmegaConf.select(cfg, key, default=None)
@@ -96,8 +97,6 @@ def validate(cfg: DictConfig) -> None:
             problems.append(f"  {key}: cannot be read: {type(e).__name__}: "
                             f"{' '.join(str(e).split())[:200]}")
             continue
-        if value is None and key.startswith("gan.objective.") and not _declared(cfg, key):
-            continue  # a hyperparameter of other objectives
         try:
             valid = bool(ok(value))
         except Exception:  # a value of a type the rule never expected is just as invalid
