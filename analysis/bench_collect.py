@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from analysis.collect import collect, default_jobs, save
-from analysis.synthetic import make_benchmark_sweep
+from perf.synthetic import make_benchmark_sweep
 
 
 def _cpu_s() -> float:

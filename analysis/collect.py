@@ -1,7 +1,8 @@
 """`gan-analyze collect SWEEP_DIR... --out DIR`: run directories -> two tidy Parquet tables.
 
-- `runs.parquet`: one row per run: status, gan, dataset, seed, sample, `setting` (an id of the
-  config minus the seed: runs sharing it are seeds of one hyperparameter setting), final/best
+- `runs.parquet`: one row per run: status, gan, dataset, seed, sample, `setting` (the run's
+  identity minus the seed, benchmark/identity.py: runs sharing it are seeds of one hyperparameter
+  setting), `phase` (the study phase the run was launched in), `sweep` (its sweep dir), final/best
   FID and steps, wall time, the FID protocol (extractor, extractor_id, n_gen, n_real,
   reference_split, and its label `protocol`), the final value of every other metric
   (`final_<metric>`), the sampled hyperparameters (`hp.<key>`) and the whole effective config
@@ -10,41 +11,40 @@
   metric, value); losses appear as `loss.<name>`. `run_id` joins it to `runs`.
 
 Partial, corrupt, diverged and failed runs keep a row; `status` says which, `problem` why a
-file could not be read. Reads files only: never the training code.
+file could not be read. Reads files only, through their one reader (benchmark/rundir.py, torch-free):
+never the training code.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.fastyaml import flat_yaml
+from benchmark import rundir
+from benchmark.identity import config_hash, defines_setting  # noqa: F401 (stats uses it)
+from benchmark.rundir import (
+    COMPLETED,
+    CORRUPT,
+    DIVERGED,
+    FAILED,
+    RUNNING,
+    UNFINISHED,
+    number,
+)
 
 if TYPE_CHECKING:  # pandas is imported where the tables are built: workers do not need it
     import pandas as pd
 
-try:  # a faster JSON parser when the environment has one; the stdlib one otherwise
-    import orjson
-
-    _json_loads = orjson.loads
-except ImportError:  # pragma: no cover - depends on the environment
-    _json_loads = json.loads
-
-RESULT_FILE, METRICS_FILE, CONFIG_FILE = "result.json", "metrics.jsonl", "config.yaml"
-RUNNING_FILE, HYDRA_DIR = "running.json", ".hydra"
 RUNS_FILE, CURVES_FILE, SUMMARY_FILE = "runs.parquet", "curves.parquet", "collect_summary.json"
-
-COMPLETED, DIVERGED, FAILED = "completed", "diverged", "failed"
-RUNNING, UNFINISHED, CORRUPT = "running", "unfinished", "corrupt"
+# rundir's vocabulary; not_started is a sweep-level state no run dir can be in
 STATUSES = (COMPLETED, DIVERGED, FAILED, RUNNING, UNFINISHED, CORRUPT)
 
 PROTOCOL_FIELDS = ("extractor", "extractor_id", "n_gen", "n_real", "reference_split")
@@ -53,43 +53,12 @@ _NOT_METRICS = frozenset({"step", "wall_s", "train_s", "eval_s", "epoch", "losse
                           *PROTOCOL_FIELDS})
 _RESULT_FIELDS = ("config_hash", "version", "host", "slurm_job_id", "steps_done", "steps_planned",
                   "final_step", "best_step", "wall_s", "train_s", "diverged_step",
-                  "diverged_loss", "error")
+                  "diverged_loss", "error", "phase")
 _FLOAT_FIELDS = frozenset({"final_fid", "best_fid", "wall_s", "train_s"})
-# The config's sections that define what is trained. Other top-level keys are sweep-level
-# lookup tables (`study_epochs`, `best_sample`, ...) whose effect is already resolved into these.
-SETTING_SECTIONS = frozenset({"sample", "z_dim", "data", "train", "eval", "features", "gan", "arch",
-                              "dataset", "search"})
-# Keys that do not change the trained model: runs differing only in them are one setting.
-SETTING_IGNORED = frozenset({"seed", "data.root", "data.download", "device", "train.threads",
-                             "train.progress", "train.checkpoint_every", "eval.batch_size"})
 # Search ranges rather than the drawn point (which is in the config itself and in `hp.*`).
 _DROPPED_PREFIXES = ("gan.search_space.", "search.params.")
 _MAX_DEPTH = 4  # sweep dir -> ... -> run dir: Hydra's default multirun/<date>/<time>/<n> is 3
 _PARALLEL_MIN = 1500  # fewer runs read faster in one process than a pool starts
-
-
-def _num(value: Any) -> float | int | None:
-    """A JSON number, or the strings the trainer writes for non-finite floats; else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        try:
-            return float(value)  # "nan", "inf", "-inf"
-        except ValueError:
-            return None
-    return None
-
-
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-    except OSError as e:  # permissions, stale NFS handles: report, never crash
-        return f"\0{e}".encode()
 
 
 def _overrides_from_name(name: str) -> dict[str, str]:
@@ -103,32 +72,17 @@ def _overrides_from_name(name: str) -> dict[str, str]:
     return out
 
 
-def _setting_id(items: Iterable[tuple[str, Any]]) -> str:
-    # repr of str/int/float/bool/None/list is stable across processes and Python runs; sorted
-    # by key only: values of mixed types do not compare (a result.json's hparams may repeat a key)
-    blob = repr(sorted(items, key=lambda kv: kv[0])).encode()
-    return hashlib.sha1(blob, usedforsecurity=False).hexdigest()[:12]
+_COLUMN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
-def defines_setting(key: str) -> bool:
-    """Whether a flattened config key is part of the hyperparameter setting."""
-    return (key.split(".", 1)[0] in SETTING_SECTIONS and key not in SETTING_IGNORED
-            and not key.startswith(_DROPPED_PREFIXES))
-
-
-_CONFIG_PLANS: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
-
-
-def _config_plan(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(keys defining the setting, sorted; keys kept as columns) of a config's flat keys,
-    memoised: the runs of a sweep share a handful of key sets."""
-    plan = _CONFIG_PLANS.get(keys)
-    if plan is None:
-        plan = (tuple(sorted(k for k in keys if defines_setting(k))),
-                tuple(k for k in keys if not k.startswith(_DROPPED_PREFIXES)))
-        if len(_CONFIG_PLANS) < 10_000:
-            _CONFIG_PLANS[keys] = plan
-    return plan
+def _column_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The config keys kept as columns, memoised: the runs of a sweep share a few key sets."""
+    kept = _COLUMN_KEYS.get(keys)
+    if kept is None:
+        kept = tuple(k for k in keys if not k.startswith(_DROPPED_PREFIXES))
+        if len(_COLUMN_KEYS) < 10_000:
+            _COLUMN_KEYS[keys] = kept
+    return kept
 
 
 def _hparams(result: dict[str, Any]) -> dict[str, Any]:
@@ -136,113 +90,63 @@ def _hparams(result: dict[str, Any]) -> dict[str, Any]:
     return hp if isinstance(hp, dict) else {}  # a hand-edited file may hold anything
 
 
-def read_run(run_dir: str) -> tuple[dict[str, Any], dict[str, list[Any]]] | None:
-    """(row, curve columns) of one run directory, or None when it holds no run's files."""
-    sep = os.sep
-    result_raw = _read(run_dir + sep + RESULT_FILE)
-    metrics_raw = _read(run_dir + sep + METRICS_FILE)
-    running = result_raw is None and os.path.exists(run_dir + sep + RUNNING_FILE)
-    if result_raw is None and metrics_raw is None and not running \
-            and not os.path.isdir(run_dir + sep + HYDRA_DIR):
-        return None
-    config_raw = _read(run_dir + sep + CONFIG_FILE)
-    problems: list[str] = []
-    row: dict[str, Any] = {"run_dir": run_dir, "run": os.path.basename(run_dir)}
-
-    # --- result.json ----------------------------------------------------------------------
-    result: dict[str, Any] | None = None
-    if result_raw is None:
-        status = RUNNING if running else UNFINISHED
-    elif result_raw.startswith(b"\0"):
-        status = CORRUPT
-        problems.append(f"result.json unreadable: {result_raw[1:].decode(errors='replace')}")
-    else:
-        try:
-            result = _json_loads(result_raw)
-        except ValueError:
-            result = None
-        if not isinstance(result, dict):
-            result, status = None, CORRUPT
-            problems.append("result.json is not valid JSON (a truncated write?)")
-        else:
-            status = result.get("status")
-            if status not in (COMPLETED, DIVERGED, FAILED):
-                problems.append(f"result.json has an unknown status {status!r}")
-                status = CORRUPT
-    row["status"] = status
-
-    # --- metrics.jsonl ----------------------------------------------------------------------
+def _curves(evaluations: list[dict[str, Any]]) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """(curve columns, summary: n_evals, first/last/best FID, last protocol, final metrics)."""
     steps: list[int] = []
-    epochs: list[float | None] = []
-    walls: list[float | None] = []
-    trains: list[float | None] = []
-    metric_names: list[str] = []
+    epochs: list[Any] = []
+    walls: list[Any] = []
+    trains: list[Any] = []
+    names: list[str] = []
     values: list[float] = []
-    n_evals = n_bad = 0
-    first_fid = last_fid = None
-    best_eval = (math.inf, None)
-    last_protocol: dict[str, Any] | None = None
-    finals: dict[str, float] = {}
-    if metrics_raw is not None and metrics_raw.startswith(b"\0"):
-        problems.append(f"metrics.jsonl unreadable: {metrics_raw[1:].decode(errors='replace')}")
-        metrics_raw = None
-    for line in (metrics_raw or b"").splitlines():
-        if not line.strip():
-            continue
-        try:
-            rec = _json_loads(line)
-        except ValueError:
-            rec = None
-        if not isinstance(rec, dict) or not isinstance(rec.get("step"), int):
-            n_bad += 1
-            continue
-        step, epoch = rec["step"], _num(rec.get("epoch"))
-        wall, train = _num(rec.get("wall_s")), _num(rec.get("train_s"))
+    out: dict[str, Any] = {"n_evals": 0, "first": None, "last": None, "best": (math.inf, None),
+                           "protocol": None, "finals": {}}
+    for rec in evaluations:
         n_before = len(values)
         for key, value in rec.items():
             if key in _NOT_METRICS:
                 continue
-            x = _num(value)
+            x = number(value)
             if x is not None:
-                metric_names.append(key)
+                names.append(key)
                 values.append(float(x))
                 if key != "fid":
-                    finals[key] = float(x)
+                    out["finals"][key] = float(x)
         losses = rec.get("losses")
         if isinstance(losses, dict):
             for key, value in losses.items():
-                x = _num(value)
+                x = number(value)
                 if x is not None:
-                    metric_names.append("loss." + key)
+                    names.append("loss." + key)
                     values.append(float(x))
         n_new = len(values) - n_before
-        steps.extend([step] * n_new)
-        epochs.extend([epoch] * n_new)
-        walls.extend([wall] * n_new)
-        trains.extend([train] * n_new)
-        fid = _num(rec.get("fid"))
+        steps.extend([rec["step"]] * n_new)
+        epochs.extend([number(rec.get("epoch"))] * n_new)
+        walls.extend([number(rec.get("wall_s"))] * n_new)
+        trains.extend([number(rec.get("train_s"))] * n_new)
+        fid = number(rec.get("fid"))
         if fid is not None:
             fid = float(fid)
-            n_evals += 1
-            first_fid = fid if first_fid is None else first_fid
-            last_fid = (fid, step)
-            if fid < best_eval[0]:
-                best_eval = (fid, step)
-            last_protocol = rec
-    if n_bad:
-        problems.append(f"metrics.jsonl: {n_bad} unreadable line(s) skipped (a truncated write?)")
+            out["n_evals"] += 1
+            out["first"] = fid if out["first"] is None else out["first"]
+            out["last"] = (fid, rec["step"])
+            if fid < out["best"][0]:
+                out["best"] = (fid, rec["step"])
+            out["protocol"] = rec
+    columns = {"step": steps, "epoch": epochs, "wall_s": walls, "train_s": trains,
+               "metric": names, "value": values}
+    return columns, out
 
-    # --- config.yaml --------------------------------------------------------------------------
-    config: dict[str, Any] = {}
-    if config_raw is not None:
-        try:
-            if config_raw.startswith(b"\0"):
-                raise ValueError(config_raw[1:].decode(errors="replace"))
-            config = flat_yaml(config_raw.decode())
-        except Exception as e:  # YAML errors come in many types; all mean "unreadable" here
-            problems.append(f"config.yaml unreadable: {type(e).__name__}: "
-                            f"{' '.join(str(e).split())[:100]}")
-            config = {}
+
+def read_run(run_dir: str) -> tuple[dict[str, Any], dict[str, list[Any]]] | None:
+    """(row, curve columns) of one run directory, or None when it holds no run's files.
+    The files are read by benchmark/rundir.py, their one reader."""
+    run = rundir.load(run_dir)
+    if run is None:
+        return None
+    row: dict[str, Any] = {"run_dir": run_dir, "run": os.path.basename(run_dir),
+                           "status": run.status}
+    result, config = run.result, run.config
+    curves, ev = _curves(run.evaluations)
 
     # --- identity -------------------------------------------------------------------------------
     names = _overrides_from_name(row["run"]) if not (result and config) else {}
@@ -257,49 +161,46 @@ def read_run(run_dir: str) -> tuple[dict[str, Any], dict[str, list[Any]]] | None
             seed = None
     row["seed"] = seed
     row["sample"] = src["sample"] if "sample" in src else config.get("sample")
-    setting_keys, column_keys = _config_plan(tuple(config))
-    if config:
-        row["setting"] = _setting_id([(k, config[k]) for k in setting_keys])
-    elif result:
-        row["setting"] = "r" + _setting_id([("gan", row["gan"]), ("dataset", row["dataset"]),
-                                            ("sample", row["sample"]),
-                                            *sorted(_hparams(result).items())])[1:]
-    else:
-        row["setting"] = "d" + _setting_id((k, v) for k, v in names.items() if k != "seed")[1:]
+    if run.setting_id:
+        row["setting"] = run.setting_id
+    else:  # no config: what the result or the dir name says the setting is
+        items = ([("gan", row["gan"]), ("dataset", row["dataset"]), ("sample", row["sample"]),
+                  *_hparams(src).items()] if result else
+                 [(k, v) for k, v in names.items() if k != "seed"])
+        row["setting"] = "x" + config_hash(dict(items))[1:]
 
     # --- outcome ----------------------------------------------------------------------------------
     for key in _RESULT_FIELDS:
         value = src.get(key)
-        row[key] = _num(value) if key in _FLOAT_FIELDS else value
+        row[key] = number(value) if key in _FLOAT_FIELDS else value
+    row["phase"] = src.get("phase") or config.get("phase")
     if result is not None:
-        row["final_fid"] = _num(result.get("final_fid"))
-        row["best_fid"] = _num(result.get("best_fid"))
+        row["final_fid"] = number(result.get("final_fid"))
+        row["best_fid"] = number(result.get("best_fid"))
     else:  # no readable result: what the evaluations say so far
-        row["final_fid"] = last_fid[0] if last_fid else None
-        row["final_step"] = last_fid[1] if last_fid else None
-        row["best_fid"] = best_eval[0] if best_eval[1] is not None else None
-        row["best_step"] = best_eval[1]
-    row["first_fid"] = first_fid
-    row["n_evals"] = n_evals
-    protocol = src.get("protocol") if isinstance(src.get("protocol"), dict) else last_protocol
+        row["final_fid"] = ev["last"][0] if ev["last"] else None
+        row["final_step"] = ev["last"][1] if ev["last"] else None
+        row["best_fid"] = ev["best"][0] if ev["best"][1] is not None else None
+        row["best_step"] = ev["best"][1]
+    row["first_fid"] = ev["first"]
+    row["n_evals"] = ev["n_evals"]
+    protocol = src.get("protocol") if isinstance(src.get("protocol"), dict) else ev["protocol"]
     for key in PROTOCOL_FIELDS:
         row[key] = protocol.get(key) if protocol else None
-    for key, value in finals.items():
+    for key, value in ev["finals"].items():
         row["final_" + key] = value
-    row["problem"] = "; ".join(problems) if problems else None
+    row["problem"] = "; ".join(run.problems) if run.problems else None
     for key, value in _hparams(src).items():
         row["hp." + key] = json.dumps(value) if isinstance(value, list | dict) else value
-    for key in column_keys:
+    for key in _column_keys(tuple(config)):
         value = config[key]
         if isinstance(value, list | dict):
             value = json.dumps(value, default=str)  # one scalar type per column in Parquet
         if key in row:
-            if key in ("seed", "sample"):
+            if key in ("seed", "sample", "phase"):
                 continue
             key = "config." + key
         row[key] = value
-    curves = {"step": steps, "epoch": epochs, "wall_s": walls, "train_s": trains,
-              "metric": metric_names, "value": values}
     return row, curves
 
 
@@ -393,11 +294,6 @@ class Collection:
     summary: CollectSummary
 
 
-def _is_run_dir(path: str) -> bool:
-    return any(os.path.exists(os.path.join(path, m))
-               for m in (RESULT_FILE, METRICS_FILE, RUNNING_FILE, HYDRA_DIR))
-
-
 def collect(sources: Sequence[str | Path], jobs: int | None = None) -> Collection:
     """Read every run under `sources` (sweep dirs, run dirs, or folders of sweeps)."""
     started = time.perf_counter()
@@ -408,7 +304,7 @@ def collect(sources: Sequence[str | Path], jobs: int | None = None) -> Collectio
         top = os.path.abspath(source)
         if not os.path.isdir(top):
             raise FileNotFoundError(f"{source}: no such directory")
-        candidates = [top] if _is_run_dir(top) else _subdirs(top)
+        candidates = [top] if rundir.is_run_dir(top) else _subdirs(top)
         for _ in range(_MAX_DEPTH):
             candidates = [c for c in candidates if c not in seen]
             seen.update(candidates)
@@ -420,6 +316,7 @@ def collect(sources: Sequence[str | Path], jobs: int | None = None) -> Collectio
                     deeper.extend(_subdirs(path))
                 else:
                     got[0]["sweep_dir"] = top
+                    got[0]["sweep"] = os.path.basename(top)
                     # how the user will recognise the run: the source as typed + the run's path
                     got[0]["_shown"] = os.path.normpath(
                         os.path.join(str(source), os.path.relpath(path, top)))
@@ -441,7 +338,7 @@ RUN_COLUMNS = ("run_id", "gan", "dataset", "seed", "sample", "setting", "status"
                   "best_fid", "first_fid", "final_step", "best_step", "steps_done",
                   "steps_planned", "n_evals", "wall_s", "train_s", "protocol", *PROTOCOL_FIELDS,
                   "diverged_step", "diverged_loss", "error", "problem", "config_hash", "version",
-                  "host", "slurm_job_id", "run", "run_dir", "sweep_dir")
+                  "host", "slurm_job_id", "phase", "sweep", "run", "run_dir", "sweep_dir")
 _INT_COLUMNS = ("seed", "sample", "final_step", "best_step", "steps_done", "steps_planned",
                 "n_evals", "n_gen", "n_real", "diverged_step")
 

@@ -2,97 +2,81 @@
 
     python -m analysis.summary RUN_DIR_OR_SWEEP_DIR [...]
 
-Reads `metrics.jsonl`, `result.json` and the run's `config.yaml`; never the training code.
+Reads the run files through their one reader (benchmark/rundir.py); never the training code.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
+
+from benchmark import rundir
 
 
-def read_run(run_dir: Path) -> tuple[list[dict], dict | None]:
-    """(evaluations from metrics.jsonl, result.json or None if the run has not finished)."""
-    metrics_path, result_path = run_dir / "metrics.jsonl", run_dir / "result.json"
-    evals = []
-    if metrics_path.exists():
-        for n, line in enumerate(metrics_path.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                evals.append(json.loads(line))
-            except json.JSONDecodeError:
-                print(f"warning: {metrics_path}:{n} is not valid JSON (a truncated write?); skipped")
-    result = None
-    if result_path.exists():
-        try:
-            result = json.loads(result_path.read_text())
-        except json.JSONDecodeError:
-            print(f"warning: {result_path} is not valid JSON; the run counts as unfinished")
-    return evals, result
+def _fids(run: rundir.RunFiles) -> list[dict[str, Any]]:
+    return [e for e in run.evaluations if rundir.number(e.get("fid")) is not None]
 
 
 def format_run(run_dir: Path) -> str:
-    evals, result = read_run(run_dir)
+    run = rundir.load(run_dir) or rundir.RunFiles(str(run_dir), rundir.UNFINISHED)
     lines = [f"run: {run_dir}"]
-    fids = [e for e in evals if "fid" in e]
+    fids = _fids(run)
     if fids:
         p = fids[0]
-        lines.append(f"FID over training (extractor={p['extractor']}, n_gen={p['n_gen']}, "
-                     f"n_real={p['n_real']}, reference={p['reference_split']}):")
+        lines.append(f"FID over training (extractor={p.get('extractor')}, n_gen={p.get('n_gen')}, "
+                     f"n_real={p.get('n_real')}, reference={p.get('reference_split')}):")
         lines.append(f"  {'step':>7} {'FID':>10} {'wall s':>8}")
-        lines += [f"  {e['step']:>7} {e['fid']:>10.3f} {e['wall_s']:>8.1f}" for e in fids]
+        lines += [f"  {e['step']:>7} {rundir.number(e['fid']):>10.3f} "
+                  f"{rundir.number(e.get('wall_s')) or 0:>8.1f}" for e in fids]
         if isinstance(p.get("fid_floor"), float):
             lines.append(f"  real-vs-real floor {p['fid_floor']:.3f} (real images of the other "
                          "split against the same reference: what a perfect generator scores)")
+    result = run.result
     if result is None:
-        lines.append("status: unfinished (no result.json)")
+        lines.append(f"status: {run.status} (no readable result.json)")
     else:
         lines.append(f"status: {result['status']}  best FID {result.get('best_fid')} at step "
-                     f"{result.get('best_step')}  wall {result.get('wall_s', 0):.1f} s")
+                     f"{result.get('best_step')}  wall {rundir.number(result.get('wall_s')) or 0:.1f} s")
         if result.get("error"):
             lines.append(f"error: {result['error']}")
-    lines.append(f"files: {run_dir / 'metrics.jsonl'}, {run_dir / 'result.json'}")
+    lines += [f"warning: {p}" for p in run.problems]
+    lines.append(f"files: {run_dir / rundir.METRICS_FILE}, {run_dir / rundir.RESULT_FILE}")
     return "\n".join(lines)
 
 
-def _run_row(run_dir: Path) -> dict[str, Any]:
-    evals, result = read_run(run_dir)
-    result = result or {"status": "unfinished"}
-    cfg_path = run_dir / "config.yaml"
-    cfg = yaml.safe_load(cfg_path.read_text()) if cfg_path.exists() else {}
-    gan = cfg.get("gan", {})
-    fids = [e for e in evals if "fid" in e]
+def _run_row(run: rundir.RunFiles) -> dict[str, Any]:
+    result, cfg = run.result or {}, run.config
+    fids = _fids(run)
     return {
-        "dataset": result.get("dataset", cfg.get("dataset", {}).get("name")),
-        "gan": result.get("gan", gan.get("name")),
-        "lr": gan.get("lr"),
+        "dataset": result.get("dataset", cfg.get("dataset.name")),
+        "gan": result.get("gan", cfg.get("gan.name")),
+        "lr": cfg.get("gan.lr"),
         "seed": result.get("seed", cfg.get("seed")),
-        "status": result["status"],
-        "first_fid": fids[0]["fid"] if fids else None,
-        "final_fid": result.get("final_fid"),
-        "best_fid": result.get("best_fid"),
-        "wall_s": result.get("wall_s"),
-        "run": run_dir.name,
+        "status": run.status,
+        "first_fid": rundir.number(fids[0]["fid"]) if fids else None,
+        "final_fid": rundir.number(result.get("final_fid")),
+        "best_fid": rundir.number(result.get("best_fid")),
+        "wall_s": rundir.number(result.get("wall_s")),
+        "run": Path(run.path).name,
     }
 
 
 def format_sweep(sweep_dir: Path, run_dirs: list[Path]) -> str:
-    table = pd.DataFrame([_run_row(d) for d in run_dirs]).sort_values(["dataset", "gan", "lr", "seed"])
+    runs = [rundir.load(d) or rundir.RunFiles(str(d), rundir.UNFINISHED) for d in run_dirs]
+    table = pd.DataFrame([_run_row(r) for r in runs]).sort_values(["dataset", "gan", "lr", "seed"])
     table["lr"] = table["lr"].map("{:.1e}".format)
     table["seed"] = table["seed"].astype("Int64")
     protocols = {}  # every number is labelled with the protocol that produced it
-    for d, dataset in zip(run_dirs, table.sort_index().dataset, strict=True):
-        evals, _ = read_run(d)
-        if dataset not in protocols and evals and "fid" in evals[-1]:
-            e = evals[-1]
-            protocols[dataset] = (f"FID on {dataset}: extractor={e['extractor']}, n_gen={e['n_gen']}, "
-                                  f"n_real={e['n_real']}, reference={e['reference_split']}"
+    for run, dataset in zip(runs, table.sort_index().dataset, strict=True):
+        fids = _fids(run)
+        if dataset not in protocols and fids:
+            e = fids[-1]
+            protocols[dataset] = (f"FID on {dataset}: extractor={e.get('extractor')}, "
+                                  f"n_gen={e.get('n_gen')}, n_real={e.get('n_real')}, "
+                                  f"reference={e.get('reference_split')}"
                                   + (f"; real-vs-real floor {e['fid_floor']:.3f}"
                                      if isinstance(e.get("fid_floor"), float) else ""))
     protocol = "\n".join(protocols[k] for k in sorted(protocols))
@@ -120,8 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     for d in args.dirs:
         if not d.is_dir():
             parser.error(f"{d} is not a directory")
-        runs = sorted(p.parent for p in d.glob("*/.hydra"))
-        if (d / "metrics.jsonl").exists() or (d / "result.json").exists():
+        runs = sorted(p for p in d.iterdir() if p.is_dir() and rundir.is_run_dir(p))
+        if (d / rundir.METRICS_FILE).exists() or (d / rundir.RESULT_FILE).exists():
             print(format_run(d))
         elif runs:
             print(format_sweep(d, runs))

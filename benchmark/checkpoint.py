@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmark.rundir import CHECKPOINT_DIR
 from benchmark.storage import atomic_write
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^step_(\d{9})\.pt$")
 
 

@@ -10,7 +10,7 @@ A GAN preset (conf/gan/ns_gan.yaml, ...) picks its loss and penalty with `overri
 builds `benchmark.objectives.gans.GAN` from whatever the groups hold, so
 `gan-train gan=ns_gan loss=hinge` trains the hinge loss with NS GAN's optimiser settings. The run
 keeps the preset's name while loss, penalty and norm are the preset's; otherwise it is named by
-its parts, e.g. `hinge+r1+spectral` (the `gan_name` resolver below): results never file a hinge
+its parts, e.g. `hinge+r1+spectral` (the `gan_name` resolver, registered in resolvers.py): results never file a hinge
 run under ns_gan. Objectives with their own loss (BEGAN, the VAE, ...) compose no group: picking
 one for them is a config error.
 
@@ -22,12 +22,12 @@ and pins it in `sample` draws; a `gan.disc_batchnorm` that says otherwise is a c
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+from benchmark.config_dir import CONF_DIR
+
 COMPOSABLE = ("loss", "penalty")  # the groups an objective class may compose (`composes`)
 BN_KEY = "gan.disc_batchnorm"
 
@@ -43,8 +43,6 @@ def gan_name(preset: str, loss: str, penalty: str, norm: str | None = None, *,
         return preset
     return "+".join(str(part) for part in got if part is not None)
 
-
-OmegaConf.register_new_resolver("gan_name", gan_name, replace=True)
 
 
 def options(group: str) -> list[str]:

@@ -33,13 +33,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from benchmark.config_dir import compose
 from benchmark.metrics.stats import FeatureStats, RunningStats
 
 __all__ = ["main"]
 
 log = logging.getLogger(__name__)
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 GRAY_MODES = ("1", "L", "LA")  # decoded as one channel; everything else as RGB (as torch-fidelity)
 
@@ -224,11 +224,8 @@ def _image_array(label: str, path: Path, arr: np.ndarray) -> np.ndarray:
 
 
 def _compose(features: str, dataset: str | None, overrides: list[str]) -> Any:
-    from hydra import compose, initialize_config_dir
-
     groups = [f"features={features}"] + ([f"dataset={dataset}"] if dataset else [])
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=[*groups, *overrides])
+    return compose([*groups, *overrides])
 
 
 def _build_extractor(args: argparse.Namespace, shape: tuple[int, ...], device: torch.device) -> Any:

@@ -773,7 +773,7 @@ def collect_agreement(ours: Any, peer: Any) -> tuple[int, int, int]:
 
 def case_collect(quick: bool, workdir: Path) -> list[Row]:
     from analysis.collect import collect
-    from analysis.synthetic import make_benchmark_sweep
+    from perf.synthetic import make_benchmark_sweep
 
     n_runs, repeats = (2_000, 1) if quick else (10_000, 2)
     sweep = workdir / "sweep"

@@ -7,7 +7,8 @@ The job list comes from the sweep's `multirun.yaml` (sweeper params + command-li
 expanded by Hydra's own override parser and BasicSweeper, and named as Hydra names the job dirs
 (`hydra.job.override_dirname`), so a job that never started is counted, and run dirs left from
 an earlier, different sweep into the same dir are told apart. Each job's state is read from its
-run dir: `result.json` (completed | diverged | failed), else `running.json`, else "starting".
+run dir through benchmark/rundir.py: `result.json` (completed | diverged | failed | corrupt), else
+`running.json` (running), else unfinished.
 
 Never imports the training code, torch or the datasets: it must answer in a fraction of a second
 on a login node. Exit status: 0 when the report was made, 2 when SWEEP_DIR is no sweep dir.
@@ -27,15 +28,25 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from benchmark.results import COMPLETED, DIVERGED, FAILED, METRICS_FILE, RESULT_FILE, RUNNING_FILE
+from benchmark import resolvers, rundir
+from benchmark.rundir import (
+    COMPLETED,
+    CORRUPT,
+    DIVERGED,
+    FAILED,
+    METRICS_FILE,
+    NOT_STARTED,
+    RESULT_FILE,
+    RUNNING,
+    RUNNING_FILE,
+    UNFINISHED,
+)
 
+assert resolvers  # imported for its side effect: multirun.yaml's resolvers are registered
 MULTIRUN_FILE = "multirun.yaml"
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-RUNNING, STARTING, NOT_STARTED, CORRUPT = "running", "starting", "not_started", "corrupt"
-# The order of the counts in the report; "starting" jobs are counted as running.
-BUCKETS = (COMPLETED, DIVERGED, FAILED, RUNNING, NOT_STARTED, CORRUPT)
-# What marks a directory as one job's run dir (Hydra writes .hydra/ before the task starts).
-RUN_DIR_MARKERS = (".hydra", RESULT_FILE, RUNNING_FILE)
+# The order of the counts in the report (rundir's vocabulary).
+BUCKETS = (COMPLETED, DIVERGED, FAILED, RUNNING, UNFINISHED, NOT_STARTED, CORRUPT)
 
 
 class SweepError(Exception):
@@ -150,7 +161,7 @@ def find_run_dirs(sweep_dir: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for root, dirs, _files in os.walk(sweep_dir):
         path = Path(root)
-        if path != sweep_dir and any((path / m).exists() for m in RUN_DIR_MARKERS):
+        if path != sweep_dir and rundir.is_run_dir(path):
             found[path.relative_to(sweep_dir).as_posix()] = path
             dirs.clear()
             continue
@@ -217,31 +228,26 @@ def log_paths(run_dir: Path, slurm_job_id: str | None, submitit_folder: str | No
 
 
 def inspect_run(run_dir: Path, now: float, submitit_folder: str | None) -> dict[str, Any]:
-    """One run dir's state: result.json wins (the run ended), else running.json, else starting."""
+    """One run dir's state, read through benchmark/rundir.py: result.json wins (the run ended),
+    else running.json, else unfinished."""
     info: dict[str, Any] = {"path": str(run_dir)}
-    result_path = run_dir / RESULT_FILE
-    if result_path.exists():
-        try:
-            result = json.loads(result_path.read_text())
-            if not isinstance(result, dict) or result.get("status") not in (
-                    COMPLETED, DIVERGED, FAILED):
-                raise ValueError(f"no valid status in {result_path.name}")
-        # JSONDecodeError and UnicodeDecodeError are ValueErrors; RecursionError: absurd nesting
-        except (OSError, ValueError, RecursionError) as e:
-            return {**info, "status": CORRUPT, "file": str(result_path),
-                    "error": f"{type(e).__name__}: {e}"}
-        info["status"] = result["status"]
+    run = rundir.load(run_dir, metrics=False) or rundir.RunFiles(str(run_dir), UNFINISHED)
+    info["status"] = run.status
+    if run.status == CORRUPT:
+        return {**info, "file": str(run_dir / RESULT_FILE), "error": "; ".join(run.problems)}
+    if run.result is not None:
+        result = run.result
         for key in ("gan", "dataset", "seed", "sample", "host", "slurm_job_id", "final_fid",
                     "best_fid", "steps_done", "wall_s", "config_hash", "diverged_step"):
             if key in result:
                 info[key] = result[key]
-        if result["status"] == FAILED:
+        if run.status == FAILED:
             error = str(result.get("error") or "unknown error (no `error` in result.json)")
             info["error"] = error.strip().splitlines()[0] if error.strip() else error
             # The traceback is in result.json only: Hydra catches the task's exception and
             # hands it back to the launching process, so no job log (and not SLURM) sees it.
             info["traceback"] = result.get("traceback")
-            info["result_file"] = str(result_path)
+            info["result_file"] = str(run_dir / RESULT_FILE)
             if isinstance(result.get("hint"), str):  # e.g. out of memory: smaller batches
                 info["hint"] = result["hint"]
             job_id = result.get("slurm_job_id")
@@ -250,27 +256,22 @@ def inspect_run(run_dir: Path, now: float, submitit_folder: str | None) -> dict[
             info["logs"] = log_paths(run_dir, job_id, submitit_folder)
         return info
 
-    running_path = run_dir / RUNNING_FILE
-    if running_path.exists():
-        info["status"] = RUNNING
-        try:
-            running = json.loads(running_path.read_text())
-            if not isinstance(running, dict):
-                raise ValueError("not a JSON object")
-        except (OSError, ValueError, RecursionError) as e:
-            running = {}
-            info["running_json_error"] = f"{type(e).__name__}: {e}"
+    if run.status == RUNNING:
+        running = run.running or {}
+        if run.problems:
+            info["running_json_error"] = "; ".join(run.problems)
         for key in ("host", "pid", "slurm_job_id", "started"):
             info[key] = running.get(key)
-        # A job killed hard (kill -9, node lost) leaves running.json behind: its age shows it.
-        updates = [t for t in (_mtime(run_dir / METRICS_FILE), _mtime(running_path)) if t]
+        # A job killed hard (kill -9, node lost) leaves running.json behind: its lock is free
+        # (from any node of a filesystem with working locks), and its files stop changing.
+        updates = [t for t in (_mtime(run_dir / METRICS_FILE), _mtime(run_dir / RUNNING_FILE)) if t]
         info["last_update_s"] = now - max(updates) if updates else None
-        info["alive"] = _pid_alive(running)
+        alive = rundir.holder_alive(run_dir)
+        info["alive"] = alive if alive is not None else _pid_alive(running)
         return info
 
-    # Hydra made the dir (and .hydra/) but the run has not written running.json yet, or died
-    # before it did: the age of the newest file tells which.
-    info["status"] = STARTING
+    # Hydra made the dir (and .hydra/) but no process trains there: not yet started, or it
+    # died before running.json; the age of the newest file tells which.
     try:
         files = [run_dir, *run_dir.iterdir(), *run_dir.glob(".hydra/*")]
     except OSError:  # removed while we looked
@@ -320,8 +321,7 @@ def sweep_status(sweep_dir: str | Path, now: float | None = None) -> dict[str, A
         runs.append({"name": name, **inspect_run(path, now, submitit_folder)})
     counts = dict.fromkeys(BUCKETS, 0)
     for run in runs:
-        bucket = RUNNING if run["status"] == STARTING else run["status"]
-        counts[bucket] += multiplicity[run["name"]]
+        counts[run["status"]] += multiplicity[run["name"]]
     if not_started is not None:
         counts[NOT_STARTED] = len(not_started)
     elif total is not None:
@@ -337,7 +337,8 @@ def sweep_status(sweep_dir: str | Path, now: float | None = None) -> dict[str, A
         "total_error": total_error,
         "counts": counts,
         "failed": [r for r in runs if r["status"] == FAILED],
-        "running": [r for r in runs if r["status"] in (RUNNING, STARTING)],
+        "running": [r for r in runs if r["status"] == RUNNING],
+        "unfinished": [r for r in runs if r["status"] == UNFINISHED],
         "corrupt": [r for r in runs if r["status"] == CORRUPT],
         "not_started": not_started,
         "other_run_dirs": other,
@@ -380,17 +381,18 @@ def format_report(report: dict[str, Any], max_listed: int = 20) -> str:
         lines.append("running:")
     for run in report["running"]:
         name = run["name"] or "."
-        if run["status"] == STARTING:
-            lines.append(f"  {name}  starting (no running.json yet), "
-                         f"last change {_ago(run['last_update_s'])} ago")
-            continue
         where = f"host {run.get('host') or '?'}  pid {run.get('pid') or '?'}"
         if run.get("slurm_job_id"):
             where += f"  slurm {run['slurm_job_id']}"
         dead = ""
         if run.get("alive") is False:
-            dead = f"  DEAD? (pid {run.get('pid')} is gone: killed without cleanup)"
+            dead = "  DEAD? (its lock is free: killed without cleanup; a relaunch resumes it)"
         lines.append(f"  {name}  {where}  last update {_ago(run['last_update_s'])} ago{dead}")
+
+    if report["unfinished"]:
+        lines.append("unfinished (no process trains there: starting, or killed before it began):")
+    for run in report["unfinished"]:
+        lines.append(f"  {run['name'] or '.'}  last change {_ago(run['last_update_s'])} ago")
 
     if report["failed"]:
         lines.append("failed:")

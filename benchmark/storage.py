@@ -30,6 +30,9 @@ TENSOR_ENTRY_BYTES = 384
 METRICS_LINE_BYTES = 4096
 # Headroom on top of the estimate: result.json, config.yaml, logs, filesystem rounding.
 SLACK_BYTES = 1 << 20
+# The process's umask, read once (os.umask can only be read by setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 class StorageError(OSError):
@@ -71,6 +74,8 @@ def atomic_write(path: Path | str, write: Callable[[IO[bytes]], None]) -> None:
     with naming(path):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
+            # mkstemp makes the file 0600: give it what open() would, so colleagues can read it
+            os.fchmod(fd, 0o666 & ~_UMASK)
             with os.fdopen(fd, "wb") as f:
                 write(f)
                 f.flush()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import socket
 import sys
 import time
@@ -19,31 +18,21 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from benchmark import __version__, checkpoint, composition, failures, storage
+from benchmark import __version__, checkpoint, composition, failures, resolvers, rundir, storage
 from benchmark.composition import discriminator_norm
+from benchmark.config_dir import CONF_DIR
 from benchmark.data import BatchStream, build_dataset
+from benchmark.identity import config_hash, setting_id
 from benchmark.latent import latent_sampler
 from benchmark.metrics.evaluator import METRICS, Evaluator, LatentModel
-from benchmark.results import (
-    COMPLETED,
-    DIVERGED,
-    FAILED,
-    METRICS_FILE,
-    RESOLVED_CONFIG_FILE,
-    RESULT_FILE,
-    RUNNING_FILE,
-    MetricsLog,
-    atomic_write_json,
-    config_hash,
-    read_result,
-)
+from benchmark.runconfig import effective
+from benchmark.rundir import COMPLETED, DIVERGED, FAILED, FINISHED, MetricsLog
 from benchmark.runtime import (
     progress_enabled,
     resolve_device,
@@ -51,14 +40,11 @@ from benchmark.runtime import (
     set_threads,
     slurm_job_id,
 )
-from benchmark.search import apply_sample
 from benchmark.validate import ConfigError, validate
 
 log = logging.getLogger(__name__)
+assert resolvers  # imported for its side effect: the configs' resolvers are registered
 
-# An absolute path: a relative one would be read as a Python module when the console script
-# (not `python -m`) runs this file.
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 # FID samples always come from this latent stream, so every evaluation of a run scores the same
 # z (less noise along the curve) and evaluation never disturbs the training RNG.
@@ -114,14 +100,20 @@ class LossMeter:
         return out
 
 
+def epoch_size(cfg: DictConfig, n_train: int) -> int:
+    """Examples per epoch: the dataset's `epoch_size` (the study's unit, e.g. 50,000 on MNIST,
+    whose split holds 60k), else the train split's length."""
+    return int(cfg.dataset.get("epoch_size") or n_train)
+
+
 def schedule(cfg: DictConfig, n_train: int, batches_per_step: int) -> tuple[int, int]:
     """(generator steps, steps between evaluations).
 
     `train.epochs` / `eval.every_epochs`, when set, win over `train.steps` / `eval.every`. As in
-    the study, an epoch is one pass over the train split with one real batch per D step, so an
+    the study, an epoch is `epoch_size(cfg)` examples with one real batch per D step, so an
     objective with n_disc=5 makes a fifth as many generator steps per epoch.
     """
-    steps_per_epoch = n_train / (cfg.train.batch_size * batches_per_step)
+    steps_per_epoch = epoch_size(cfg, n_train) / (cfg.train.batch_size * batches_per_step)
     steps, every = cfg.train.steps, cfg.eval.every
     if cfg.train.get("epochs") is not None:
         steps = max(1, round(cfg.train.epochs * steps_per_epoch))
@@ -130,25 +122,21 @@ def schedule(cfg: DictConfig, n_train: int, batches_per_step: int) -> tuple[int,
     return steps, every
 
 
-def save_samples(generate: Callable[[int], torch.Tensor], path: Path, gen: torch.Generator,
-                 seed: int, n: int = 64) -> None:
-    """An 8x8 grid of samples (the first z of the FID stream), to see what the numbers mean."""
+def save_samples(generate: Callable[[int], torch.Tensor], out_dir: Path, step: int,
+                 gen: torch.Generator, seed: int, image: bool) -> None:
+    """What the numbers mean, seen: an 8x8 grid of images, or 1,000 generated 2-D points (the
+    analysis draws them as scatter plots, where mode collapse shows). Always the first z of the
+    FID stream."""
+    gen.manual_seed(seed)
+    samples = generate(64 if image else 1000).float().cpu()
+    if not image:
+        rundir.write_points(out_dir, step, samples.numpy().reshape(len(samples), -1))
+        return
     from torchvision.utils import save_image
 
+    path = rundir.sample_path(out_dir, step, "png")
     path.parent.mkdir(parents=True, exist_ok=True)
-    gen.manual_seed(seed)
-    images = generate(n).float().cpu()
-    storage.atomic_write(path, lambda f: save_image(images, f, format="png", nrow=8, padding=1))
-
-
-def save_points(generate: Callable[[int], torch.Tensor], path: Path, gen: torch.Generator,
-                seed: int, n: int = 1000) -> None:
-    """Generated 2-D points as ``.npz`` (key ``points``): the analysis draws them as scatter
-    plots, where mode collapse is visible."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    gen.manual_seed(seed)
-    points = generate(n).float().cpu().numpy().reshape(n, -1)
-    storage.atomic_write(path, lambda f: np.savez_compressed(f, points=points))
+    storage.atomic_write(path, lambda f: save_image(samples, f, format="png", nrow=8, padding=1))
 
 
 def check_space(cfg: DictConfig, out_dir: Path, data: Any, nets: list[torch.nn.Module],
@@ -168,62 +156,62 @@ def check_space(cfg: DictConfig, out_dir: Path, data: Any, nets: list[torch.nn.M
 
 
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    """Train one GAN as the config says, writing metrics.jsonl and result.json into out_dir.
+    """Train one GAN as the config says, writing the run's files (benchmark/rundir.py) into out_dir.
 
-    A directory whose result.json already holds a completed or diverged run of the same config
-    is left as it is and its result returned: relaunching a sweep reruns only what is missing.
+    A directory whose result.json already holds a completed or diverged run of the same identity
+    (benchmark/identity.py) is left as it is and its result returned: relaunching a sweep reruns
+    only what is missing. A directory another live process trains in raises rundir.RunBusy.
     """
     # Before anything is written: a read-only dir, or a file where a dir should be, stops here.
-    ckpt_dir = out_dir / checkpoint.CHECKPOINT_DIR
+    ckpt_dir = out_dir / rundir.CHECKPOINT_DIR
     storage.check_writable([out_dir, *([ckpt_dir] if ckpt_dir.is_dir() else [])])
     started = time.time()
-    cfg, hparams = apply_sample(cfg)
-    result: dict[str, Any] = {
-        "config_hash": config_hash(cfg),
-        "version": __version__,
-        "gan": cfg.gan.name,
-        **composition.describe(cfg),  # loss, penalty, norm: what the name is made of
-        "dataset": cfg.dataset.name,
-        "seed": cfg.seed,
-        "sample": cfg.sample,
-        "hparams": hparams,
-        "host": socket.gethostname(),
-        "slurm_job_id": slurm_job_id(),
-    }
-    previous = read_result(out_dir)
-    if (previous and previous.get("status") in (COMPLETED, DIVERGED)
-            and previous.get("config_hash") == result["config_hash"]):
-        log.info("%s: already %s (config %s); nothing to do", out_dir, previous["status"],
-                 result["config_hash"])
-        return previous
-    # The setting actually trained (sample applied), for the analysis and for re-derivation.
-    OmegaConf.save(cfg, out_dir / RESOLVED_CONFIG_FILE, resolve=True)
-    (out_dir / RESULT_FILE).unlink(missing_ok=True)  # a stale failure must not look current
-    metrics = MetricsLog(out_dir / METRICS_FILE)
-    running = out_dir / RUNNING_FILE
-    atomic_write_json(running, {"started": started, "host": result["host"], "pid": os.getpid(),
-                                "slurm_job_id": result["slurm_job_id"]})
-    try:
-        validate(cfg)
-        result.update(train(cfg, out_dir, metrics, started, result["config_hash"]))
-    except Exception as e:
-        # A failed job still leaves a result, so status tools and the analysis can see it.
-        sizes = [OmegaConf.select(cfg, k, throw_on_resolution_failure=False)
-                 for k in ("train.batch_size", "eval.batch_size")]  # for an OOM's hint
-        result.update(status=FAILED, **failures.describe(e, *sizes))
-        result["wall_s"] = time.time() - started
-        if "hint" in result:
-            log.error("%s", result["hint"])
+    cfg, hparams, flat = effective(cfg)
+    with rundir.RunLock(out_dir):
+        previous = rundir.read_result(out_dir)
+        ident = {"config_hash": config_hash(flat), "setting_id": setting_id(flat)}
+        if previous and previous["status"] in FINISHED \
+                and previous.get("config_hash") == ident["config_hash"]:
+            log.info("%s: already %s (config %s); nothing to do", out_dir, previous["status"],
+                     ident["config_hash"])
+            return previous
+        result: dict[str, Any] = {
+            **ident,
+            "version": __version__,
+            "gan": cfg.gan.name,
+            **composition.describe(cfg),  # loss, penalty, norm: what the name is made of
+            "dataset": cfg.dataset.name,
+            "seed": cfg.seed,
+            "sample": cfg.sample,
+            "phase": cfg.get("phase"),
+            "hparams": hparams,
+            "host": socket.gethostname(),
+            "slurm_job_id": slurm_job_id(),
+        }
+        rundir.write_config(out_dir, flat)  # the setting actually trained, for the analysis
+        rundir.remove_result(out_dir)
+        rundir.write_running(out_dir, started, result["slurm_job_id"])
         try:
-            atomic_write_json(out_dir / RESULT_FILE, result)
-        except OSError as write_error:  # a full disk may not take result.json either: say so
-            log.error("run failed (%s) and its result could not be written: %s",
-                      result["error"].splitlines()[0], write_error)
-        raise
-    finally:
-        running.unlink(missing_ok=True)
-    result["wall_s"] = time.time() - started
-    atomic_write_json(out_dir / RESULT_FILE, result)
+            validate(cfg)
+            result.update(train(cfg, out_dir, MetricsLog(out_dir), started, ident["config_hash"]))
+        except Exception as e:
+            # A failed job still leaves a result, so status tools and the analysis can see it.
+            sizes = [OmegaConf.select(cfg, k, throw_on_resolution_failure=False)
+                     for k in ("train.batch_size", "eval.batch_size")]  # for an OOM's hint
+            result.update(status=FAILED, **failures.describe(e, *sizes))
+            result["wall_s"] = time.time() - started
+            if "hint" in result:
+                log.error("%s", result["hint"])
+            try:
+                rundir.write_result(out_dir, result)
+            except OSError as write_error:  # a full disk may not take result.json either: say so
+                log.error("run failed (%s) and its result could not be written: %s",
+                          result["error"].splitlines()[0], write_error)
+            raise
+        finally:
+            rundir.remove_running(out_dir)
+        result["wall_s"] = time.time() - started
+        rundir.write_result(out_dir, result)
     return result
 
 
@@ -283,7 +271,7 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
         checkpoint.remove_all(out_dir)
         state = None
     if state is None:
-        metrics.path.unlink(missing_ok=True)  # a previous attempt's curve is not this run's
+        metrics.remove()  # a previous attempt's curve is not this run's
     else:
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])
@@ -346,6 +334,7 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
                     bar.close()
                     checkpoint.remove_all(out_dir)
                     return {"status": DIVERGED, "steps_done": bad_step, "steps_planned": steps,
+                            "epoch_size": epoch_size(cfg, len(data.train)),
                             "diverged_step": bad_step, "diverged_loss": bad_loss,
                             "best_fid": best[0] if best[1] else None,
                             "best_step": best[1] or None, **last}
@@ -358,12 +347,8 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
                 with torch.no_grad():
                     # G itself too: the triangles recall inverts it (gradients in z only)
                     scores = fid(generate, LatentModel(G, cfg.z_dim, cfg.gan.latent))
-                    if data.is_image:
-                        save_samples(generate, out_dir / "samples" / f"step_{step:07d}.png",
-                                     eval_gen, cfg.seed + EVAL_SEED_OFFSET)
-                    else:
-                        save_points(generate, out_dir / "samples" / f"step_{step:07d}.npz",
-                                    eval_gen, cfg.seed + EVAL_SEED_OFFSET)
+                    save_samples(generate, out_dir, step, eval_gen, cfg.seed + EVAL_SEED_OFFSET,
+                                 image=data.is_image)
                 G.train()
                 segment_started = time.time()
                 metrics.append({"step": step, "wall_s": time.time() - started, "train_s": train_s,
@@ -387,9 +372,10 @@ def train(cfg: DictConfig, out_dir: Path, metrics: MetricsLog, started: float,
                     stop.forward()  # requeue (submitit) or Interrupted: resumes when relaunched
     bar.close()
     weights = G.state_dict()  # the trained G, for re-scoring later
-    storage.atomic_write(out_dir / "generator.pt", lambda f: torch.save(weights, f))
+    storage.atomic_write(out_dir / rundir.GENERATOR_FILE, lambda f: torch.save(weights, f))
     checkpoint.remove_all(out_dir)
     return {"status": COMPLETED, "steps_done": steps, "steps_planned": steps,
+            "epoch_size": epoch_size(cfg, len(data.train)),
             "best_fid": best[0], "best_step": best[1],
             "train_s": train_s + time.time() - segment_started, **last}
 
@@ -409,6 +395,9 @@ def main(cfg: DictConfig) -> float | None:
     except checkpoint.Interrupted as e:
         log.warning("%s; relaunch to resume from %s", e, out_dir)
         sys.exit(128 + e.signum)
+    except rundir.RunBusy as e:  # a relaunch while an earlier job still trains here
+        log.warning("%s", e)
+        return None
     log.info("status: %s  final FID: %s  best FID: %s (step %s)  -> %s", result["status"],
              result.get("final_fid"), result.get("best_fid"), result.get("best_step"), out_dir)
     return result.get("final_fid")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+from benchmark.config_dir import compose
 
 # Small enough that a whole run takes a second or two on one CPU core.
 TINY = [
@@ -35,7 +33,6 @@ def compose_cfg() -> Callable[..., DictConfig]:
     """compose_cfg(*overrides) -> the real root config with TINY settings and the overrides."""
 
     def _compose(*overrides: str) -> DictConfig:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            return compose(config_name="config", overrides=[*TINY, *overrides])
+        return compose([*TINY, *overrides])
 
     return _compose

@@ -30,8 +30,8 @@ def test_cli_loss_penalty_norm_on_ring8(tmp_path):
     evals = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert {"d_loss", "d_real", "d_fake", "gp", "g_loss"} <= set(evals[-1]["losses"])
     # D's weights were spectrally normalised: the raw weight trains under the parametrization
-    saved = (out / "config.yaml").read_text()
-    assert "name: hinge+r1+spectral" in saved and "disc_batchnorm: false" in saved
+    saved = json.loads((out / "config.json").read_text())["config"]
+    assert saved["gan.name"] == "hinge+r1+spectral" and saved["gan.disc_batchnorm"] is False
 
 
 def test_hinge_sn_preset_on_digits(compose_cfg, tmp_path):

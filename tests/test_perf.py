@@ -121,7 +121,7 @@ def test_cached_and_recomputed_reference_give_the_same_fid(tmp_path: Path) -> No
 
 def test_naive_collect_reads_the_same_final_fids(tmp_path: Path) -> None:
     from analysis.collect import collect
-    from analysis.synthetic import make_benchmark_sweep
+    from perf.synthetic import make_benchmark_sweep
 
     sweep = make_benchmark_sweep(tmp_path / "sweep", 60)
     ours = collect([sweep], jobs=1)

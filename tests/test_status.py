@@ -1,5 +1,5 @@
 """gan-status on a real sweep dir (one tiny local 2x2 multirun), then on copies of it altered into
-every state a job can be in: failed, diverged, running, dead, starting, not started, corrupt."""
+every state a job can be in: failed, diverged, running, dead, unfinished, not started, corrupt."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from benchmark.rundir import RunLock
 from benchmark.status import main, sweep_status
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,7 +33,7 @@ TINY_SWEEP = [
     "train.progress=false",
 ]
 COMMON = "arch.hidden=16,dataset=ring8,eval.every=2,eval.num_samples=64"
-TAIL = "train.steps=4,train.threads=1,z_dim=8"  # train.progress: an exclude_key
+TAIL = "train.steps=4,z_dim=8"  # train.threads, train.progress: not identity (benchmark/identity.py)
 
 
 def job_name(gan: str, seed: int) -> str:
@@ -78,7 +79,7 @@ def status_text(sweep_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
 def test_finished_sweep(real_sweep, capsys):
     report = sweep_status(real_sweep)
     assert report["total"] == 4
-    assert report["counts"] == {"completed": 4, "diverged": 0, "failed": 0, "running": 0,
+    assert report["counts"] == {"completed": 4, "diverged": 0, "failed": 0, "running": 0, "unfinished": 0,
                                 "not_started": 0, "corrupt": 0}
     assert sorted(r["name"] for r in report["runs"]) == sorted(JOBS)
     assert report["launcher"] == "basic"
@@ -110,9 +111,10 @@ def test_every_state_at_once(sweep, capsys, tmp_path):
         os.utime(running / f, (old, old))
     shutil.rmtree(gone)
 
+    holder = RunLock(running).__enter__()  # a live holder of the run's lock, as a trainer
     report = sweep_status(sweep)
     assert report["total"] == 4
-    assert report["counts"] == {"completed": 0, "diverged": 1, "failed": 1, "running": 1,
+    assert report["counts"] == {"completed": 0, "diverged": 1, "failed": 1, "running": 1, "unfinished": 0,
                                 "not_started": 1, "corrupt": 0}
     assert report["not_started"] == [gone.name]
     (run,) = report["running"]
@@ -137,9 +139,10 @@ def test_every_state_at_once(sweep, capsys, tmp_path):
     as_json = json.loads(capsys.readouterr().out)
     assert as_json["counts"] == report["counts"]
     assert as_json["failed"][0]["logs"] == fail["logs"]
+    holder.__exit__(None, None, None)
 
 
-def test_dead_and_starting_jobs_are_visible(sweep, capsys):
+def test_dead_and_unfinished_jobs_are_visible(sweep, capsys):
     dead, starting = sweep / JOBS[0], sweep / JOBS[1]
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()  # its pid is now free: the "run" died without removing running.json
@@ -152,13 +155,13 @@ def test_dead_and_starting_jobs_are_visible(sweep, capsys):
             shutil.rmtree(f) if f.is_dir() else f.unlink()
 
     report = sweep_status(sweep)
-    assert report["counts"]["running"] == 2
-    by_name = {r["name"]: r for r in report["running"]}
-    assert by_name[dead.name]["alive"] is False
-    assert by_name[starting.name]["status"] == "starting"
+    assert report["counts"]["running"] == 1 and report["counts"]["unfinished"] == 1
+    (running,) = report["running"]
+    assert running["name"] == dead.name and running["alive"] is False
+    assert [r["name"] for r in report["unfinished"]] == [starting.name]
     text = status_text(sweep, capsys)
-    assert f"pid {proc.pid} is gone" in text
-    assert f"  {starting.name}  starting (no running.json yet)" in text
+    assert f"pid {proc.pid}" in text and "DEAD? (its lock is free" in text
+    assert f"unfinished (no process trains there: starting, or killed before it began):\n  {starting.name}  last change" in text
 
 
 def test_corrupt_result_is_counted_not_fatal(sweep, capsys):
@@ -167,10 +170,10 @@ def test_corrupt_result_is_counted_not_fatal(sweep, capsys):
     report = sweep_status(sweep)
     assert report["counts"]["corrupt"] == 1 and report["counts"]["completed"] == 3
     (bad,) = report["corrupt"]
-    assert bad["file"] == str(path) and "JSONDecodeError" in bad["error"]
+    assert bad["file"] == str(path) and "not valid JSON" in bad["error"]
     text = status_text(sweep, capsys)
     assert "corrupt      1" in text
-    assert f"  {path}  JSONDecodeError" in text
+    assert f"  {path}  result.json not valid JSON" in text
 
 
 def test_total_follows_hydra_sweeper_semantics(sweep):

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from benchmark import selection
+from benchmark.config_dir import compose
 from benchmark.search import apply_sample
 
 REPO = Path(__file__).resolve().parents[1]
-SWEEPS = sorted(p.stem for p in (REPO / "sweeps").glob("*.yaml"))
+SWEEPS = sorted(p.stem for p in (REPO / "conf" / "sweep").glob("*.yaml"))
 OBJECTIVES = "mm_gan,ns_gan,lsgan,wgan,wgan_gp,dragan,began,vae"
 
 
 def _compose(*overrides: str):
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    return compose(list(overrides), return_hydra_config=True)
 
 
 def test_sweep_files_exist():
@@ -28,11 +29,13 @@ def test_sweep_files_exist():
 
 
 @pytest.mark.parametrize("sweep", SWEEPS)
-def test_every_sweep_composes_with_an_explicit_dir_and_its_command(sweep):
-    cfg = _compose(f"+sweep={sweep}", "dataset=mnist" if sweep != "demo" else "dataset=digits")
+def test_every_sweep_composes_with_an_explicit_dir_and_its_command(sweep, tmp_path):
+    extra = [f"best={_selection(tmp_path)}"] if sweep == "phase3_seeds" else []
+    cfg = _compose(f"+sweep={sweep}", "dataset=mnist" if sweep != "demo" else "dataset=digits",
+                   "gan=ns_gan", *extra)
     assert cfg.hydra.mode.name == "MULTIRUN"
     assert cfg.hydra.sweep.dir == f"multirun/{sweep}"  # no timestamp: relaunches find their runs
-    assert f"+sweep={sweep}" in (REPO / "sweeps" / f"{sweep}.yaml").read_text()  # its command
+    assert f"+sweep={sweep}" in (REPO / "conf" / "sweep" / f"{sweep}.yaml").read_text()  # its command
     OmegaConf.resolve(cfg)  # every interpolation resolves
 
 
@@ -43,7 +46,7 @@ def test_study_phases(sweep, space, samples):
     cfg = _compose(f"+sweep={sweep}", "dataset=cifar10", "gan=wgan_gp", "sample=7")
     params = cfg.hydra.sweeper.params
     assert params.gan == OBJECTIVES and params.sample == samples
-    assert cfg.search.name == space
+    assert cfg.search.name == space and cfg.phase == sweep
     assert cfg.train.epochs == 100 and cfg.eval.every_epochs == 5  # the study's CIFAR-10 length
     assert cfg.eval.num_samples == 10_000 and cfg.arch.bn_momentum == 1e-3
     _, hparams = apply_sample(cfg)
@@ -51,11 +54,52 @@ def test_study_phases(sweep, space, samples):
         assert hparams["gan.disc_batchnorm"] is False and hparams["gan.beta1"] == 0.5
 
 
-def test_phase3_reruns_the_best_sample_over_50_seeds():
-    cfg = _compose("+sweep=phase3_seeds", "dataset=mnist", "gan=began",
-                   "best_sample.mnist.began=17")
+INCEPTION = "benchmark.metrics.inception.InceptionFeatures"
+
+
+def _selection(tmp_path, search="wide", features=INCEPTION):
+    entries = [{"gan": gan, "dataset": dataset, "sample": 17 + i, "search": search,
+                "features_target": features, "fid": 10.0 + i}
+               for i, (gan, dataset) in enumerate([("ns_gan", "mnist"), ("began", "mnist"),
+                                                    ("began", "cifar10")])]
+    return selection.write(tmp_path / f"best_{search}.json", entries, "best", "by hand",
+                           ["nowhere"])
+
+
+def test_phase3_reruns_the_selected_sample_over_50_seeds(tmp_path):
+    best = _selection(tmp_path)
+    cfg = _compose("+sweep=phase3_seeds", "dataset=mnist", "gan=began", f"best={best}")
     assert cfg.hydra.sweeper.params.seed == "range(0,50)"
-    assert cfg.sample == 17 and cfg.train.epochs == 20
+    assert cfg.sample == 18 and cfg.train.epochs == 20 and cfg.phase == "phase3_seeds"
+    assert _compose("+sweep=phase3_seeds", "dataset=cifar10", "gan=began",
+                    f"best={best}").sample == 19
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ([], "no selection was given: make one with `gan-analyze best SWEEP_DIR --out FILE`"),
+    (["best=/nonexistent/best.json"], "no such file"),
+    (["best={narrow}"], "was drawn from search=narrow, this job draws from search=wide: add "
+                        "search=narrow"),
+    (["best={wide}", "features=classifier"], "this job scores with "
+                                             "benchmark.metrics.features.ClassifierFeatures"),
+    (["best={wide}", "gan=lsgan"], "selects nothing for lsgan on mnist (it has: began/cifar10, "
+                                   "began/mnist, ns_gan/mnist)"),
+])
+def test_phase3_without_a_matching_selection_says_what_to_do(tmp_path, overrides, message):
+    files = {"wide": _selection(tmp_path), "narrow": _selection(tmp_path, "narrow")}
+    cfg = _compose("+sweep=phase3_seeds", "dataset=mnist", "gan=ns_gan",
+                   *[o.format(**files) for o in overrides])
+    with pytest.raises(Exception, match=re.escape(message)):
+        OmegaConf.resolve(cfg)
+
+
+def test_mnist_ns_gan_phase1_job_trains_the_study_length_on_inception(tmp_path):
+    from benchmark.train import schedule
+
+    cfg = _compose("+sweep=phase1_wide", "dataset=mnist", "gan=ns_gan", "sample=0")
+    # compare_gan's epoch on MNIST is 50,000 examples: 20 epochs at batch 64, n_disc 1
+    assert schedule(cfg, n_train=60_000, batches_per_step=cfg.gan.n_disc) == (15_625, 3_906)
+    assert cfg.features._target_ == INCEPTION
 
 
 def test_demo_sweep_runs_and_relaunch_skips(tmp_path):

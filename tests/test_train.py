@@ -156,14 +156,14 @@ def test_a_failed_run_is_rerun(compose_cfg, tmp_path):
 
 
 def test_sample_is_applied_recorded_and_saved(compose_cfg, tmp_path):
-    from omegaconf import OmegaConf
+    from benchmark import rundir
 
     result = run(compose_cfg("gan=wgan", "dataset=ring8", "arch=mlp", "arch.hidden=32",
                              "sample=5", "train.steps=2", "eval.every=2"), tmp_path)
-    saved = OmegaConf.load(tmp_path / "config.yaml")
-    assert result["sample"] == 5
-    assert saved.gan.lr == result["hparams"]["gan.lr"] != 5e-5
-    assert saved.gan.objective.clip == result["hparams"]["gan.objective.clip"]
+    saved = rundir.load(tmp_path).config  # the effective config, flattened
+    assert result["sample"] == 5 == saved["sample"]
+    assert saved["gan.lr"] == result["hparams"]["gan.lr"] != 5e-5
+    assert saved["gan.objective.clip"] == result["hparams"]["gan.objective.clip"]
 
 
 @pytest.mark.slow
@@ -186,11 +186,14 @@ def test_schedule_in_epochs_counts_one_real_batch_per_d_step():
     from benchmark.train import schedule
 
     cfg = OmegaConf.create({"train": {"steps": 7, "batch_size": 64, "epochs": None},
-                            "eval": {"every": 3, "every_epochs": None}})
+                            "eval": {"every": 3, "every_epochs": None},
+                            "dataset": {"epoch_size": None}})
     assert schedule(cfg, 60_000, batches_per_step=1) == (7, 3)
     cfg.train.epochs, cfg.eval.every_epochs = 20, 5
     assert schedule(cfg, 60_000, batches_per_step=1) == (18750, 4688)  # 937.5 steps an epoch
     assert schedule(cfg, 60_000, batches_per_step=5) == (3750, 938)    # n_disc = 5
+    cfg.dataset.epoch_size = 50_000  # the study's MNIST epoch, not the split's 60k
+    assert schedule(cfg, 60_000, batches_per_step=1) == (15625, 3906)  # 781.25 steps an epoch
 
 
 @pytest.mark.parametrize(("dataset", "metrics"), [("ring8", "[fid,kid,pr,modes]"),

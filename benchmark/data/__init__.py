@@ -15,6 +15,10 @@ from benchmark.data.loader import BatchStream
 __all__ = ["BatchStream", "Data", "DatasetNotFoundError", "build_dataset", "to_model_space"]
 
 
+# Keys of a dataset config that define training on it, not the data (train.py's schedule, sweeps).
+SCHEDULE_KEYS = ("epoch_size", "study_epochs")
+
+
 def build_dataset(cfg: Any) -> Data:
     """`hydra.utils.instantiate(cfg)` for a `conf/dataset` node, re-raising DatasetNotFoundError.
 
@@ -23,7 +27,10 @@ def build_dataset(cfg: Any) -> Data:
     """
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate
+    from omegaconf import OmegaConf
 
+    if OmegaConf.is_config(cfg):  # the training schedule's keys are not the builder's
+        cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in SCHEDULE_KEYS])
     try:
         data = instantiate(cfg)
     except InstantiationException as e:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.synthetic import SyntheticRun, write_sweep
+from perf.synthetic import SyntheticRun, write_sweep
 
 INF = float("inf")
 

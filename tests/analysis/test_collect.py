@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.collect import collect, load, load_collected, read_run, save, select
-from analysis.synthetic import SyntheticRun, write_run, write_sweep
+from perf.synthetic import SyntheticRun, write_run, write_sweep
 
 
 def test_every_run_keeps_a_row_and_is_counted(collected):
@@ -19,9 +19,9 @@ def test_every_run_keeps_a_row_and_is_counted(collected):
     assert s.counts == {"completed": 24, "diverged": 4, "failed": 1, "running": 1,
                         "unfinished": 1, "corrupt": 1}
     problems = dict(s.problems)
-    assert any("result.json is not valid JSON" in p for p in problems.values())
+    assert any("result.json not valid JSON" in p for p in problems.values())
     assert any("metrics.jsonl: 1 unreadable line" in p for p in problems.values())
-    assert any("config.yaml unreadable" in p for p in problems.values())
+    assert any("config.json not valid JSON" in p for p in problems.values())
     text = s.text()
     assert "32 runs" in text and "4 diverged" in text and "1 corrupt" in text
     assert "+inf" in text
@@ -29,7 +29,7 @@ def test_every_run_keeps_a_row_and_is_counted(collected):
 
 def test_runs_table_columns(collected):
     runs = collected.runs.set_index("run")
-    r = runs.loc["dataset=mnist,gan=wgan_gp,gan.lr=0.0004,seed=1"]
+    r = runs.loc["dataset=mnist,gan.lr=0.0004,gan=wgan_gp,seed=1"]
     assert (r["status"], r["gan"], r["dataset"], r["seed"]) == ("completed", "wgan_gp", "mnist", 1)
     assert r["final_fid"] == 24.0 and r["best_fid"] == 23.0 and r["first_fid"] == 100.0
     assert r["n_evals"] == 3 and r["final_step"] == 1000 and r["steps_done"] == 1000
@@ -41,28 +41,28 @@ def test_runs_table_columns(collected):
     assert r["train.epochs"] is None or pd.isna(r["train.epochs"])
     assert r["eval.metrics"] == '["fid"]'  # lists become JSON text: one type per column
     assert not [c for c in runs.columns if c.startswith(("gan.search_space", "search.params"))]
-    ring = runs.loc["dataset=ring8,gan=ns_gan,gan.lr=0.0002,sample=1,seed=0"]
+    ring = runs.loc["dataset=ring8,gan.lr=0.0002,gan=ns_gan,sample=1,seed=0"]
     assert ring["hp.gan.beta1"] == pytest.approx(0.1) and ring["sample"] == 1
     assert ring["final_precision"] == pytest.approx(0.65)
 
 
 def test_broken_runs(collected):
     runs = collected.runs.set_index("run")
-    failed = runs.loc["dataset=mnist,gan=wgan_gp,gan.lr=0.0004,seed=0"]
+    failed = runs.loc["dataset=mnist,gan.lr=0.0004,gan=wgan_gp,seed=0"]
     assert failed["status"] == "failed" and "out of memory" in failed["error"]
-    corrupt = runs.loc["dataset=mnist,gan=lsgan,gan.lr=0.0001,seed=3"]
-    assert corrupt["status"] == "corrupt" and corrupt["gan"] == "lsgan"  # from config.yaml
+    corrupt = runs.loc["dataset=mnist,gan.lr=0.0001,gan=lsgan,seed=3"]
+    assert corrupt["status"] == "corrupt" and corrupt["gan"] == "lsgan"  # from config.json
     assert corrupt["final_fid"] == 9.0  # what metrics.jsonl says so far
-    assert runs.loc["dataset=mnist,gan=ns_gan,gan.lr=0.0004,seed=3", "status"] == "running"
-    assert runs.loc["dataset=mnist,gan=ns_gan,gan.lr=0.0004,seed=4", "status"] == "unfinished"
-    truncated = runs.loc["dataset=mnist,gan=ns_gan,gan.lr=0.0001,seed=0"]
+    assert runs.loc["dataset=mnist,gan.lr=0.0004,gan=ns_gan,seed=3", "status"] == "running"
+    assert runs.loc["dataset=mnist,gan.lr=0.0004,gan=ns_gan,seed=4", "status"] == "unfinished"
+    truncated = runs.loc["dataset=mnist,gan.lr=0.0001,gan=ns_gan,seed=0"]
     assert truncated["status"] == "completed" and truncated["final_fid"] == 30.0
     assert truncated["n_evals"] == 2  # the cut-off third line is skipped
-    no_config = runs.loc["dataset=ring8,gan=ns_gan,gan.lr=0.0002,sample=9,seed=1"]
+    no_config = runs.loc["dataset=ring8,gan.lr=0.0002,gan=ns_gan,sample=9,seed=1"]
     assert (no_config["gan"], no_config["dataset"], no_config["status"]) == (
         "ns_gan", "ring8", "completed")
     # diverged before its first evaluation: no protocol of its own, its dataset's is filled in
-    early = runs.loc["dataset=ring8,gan=wgan_gp,gan.lr=0.0002,sample=0,seed=0"]
+    early = runs.loc["dataset=ring8,gan.lr=0.0002,gan=wgan_gp,sample=0,seed=0"]
     assert early["status"] == "diverged" and early["n_evals"] == 0
     assert early["protocol"] == "FID-2k/test, raw"
 
@@ -82,13 +82,13 @@ def test_curves_table(collected):
     runs, curves = collected.runs, collected.curves
     assert list(curves.columns) == ["run_id", "step", "epoch", "wall_s", "train_s", "metric",
                                     "value"]
-    rid = runs.loc[runs["run"] == "dataset=mnist,gan=wgan_gp,gan.lr=0.0004,seed=1", "run_id"].item()
+    rid = runs.loc[runs["run"] == "dataset=mnist,gan.lr=0.0004,gan=wgan_gp,seed=1", "run_id"].item()
     fid = curves[(curves["run_id"] == rid) & (curves["metric"] == "fid")]
     assert fid["step"].tolist() == [333, 667, 1000] and fid["value"].tolist() == [100, 23, 24]
     metrics = set(curves.loc[curves["run_id"] == rid, "metric"])
     assert metrics == {"fid", "loss.d_loss", "loss.g_loss"}
     # a diverged run's last line carries a NaN loss ("nan" in the file) at the divergence step
-    div = runs.loc[runs["run"] == "dataset=mnist,gan=lsgan,gan.lr=0.0004,seed=2", "run_id"].item()
+    div = runs.loc[runs["run"] == "dataset=mnist,gan.lr=0.0004,gan=lsgan,seed=2", "run_id"].item()
     d_loss = curves[(curves["run_id"] == div) & (curves["metric"] == "loss.d_loss")]
     assert math.isnan(d_loss["value"].iloc[-1]) and d_loss["step"].iloc[-1] == 1007
 

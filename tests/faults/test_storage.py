@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark import checkpoint, storage
-from benchmark.results import MetricsLog, atomic_write_json
+from benchmark import checkpoint, rundir, storage
+from benchmark.rundir import MetricsLog
 from benchmark.storage import StorageError
 from benchmark.train import run
 
@@ -209,14 +209,14 @@ def test_enospc_in_a_checkpoint_keeps_the_previous_one_and_relaunch_resumes(
 
 def test_result_json_unwritable_too_leaves_a_log_line(compose_cfg, tmp_path, monkeypatch,
                                                       caplog):
-    import benchmark.train as train_module
+    real_write_result = rundir.write_result
 
-    def atomic_write_json_on_a_full_disk(path: Path, obj: dict) -> None:
-        if Path(path).name == "result.json":
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        atomic_write_json(path, obj)
+    def write_result_on_a_full_disk(run_dir: Path, obj: dict) -> None:
+        path = Path(run_dir) / rundir.RESULT_FILE
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(train_module, "atomic_write_json", atomic_write_json_on_a_full_disk)
+    monkeypatch.setattr(rundir, "write_result", write_result_on_a_full_disk)
+    assert real_write_result is not rundir.write_result
     _g_loss_hook(monkeypatch, 5, lambda: (_ for _ in ()).throw(RuntimeError("boom")))
     with caplog.at_level(logging.ERROR), pytest.raises(RuntimeError, match="boom"):
         run(compose_cfg(*RING), tmp_path)  # the run's own error, not the secondary one
@@ -227,19 +227,19 @@ def test_result_json_unwritable_too_leaves_a_log_line(compose_cfg, tmp_path, mon
 
 # --- the writers themselves -----------------------------------------------------------------------
 
-def test_atomic_write_json_never_leaves_half_a_file(tmp_path, monkeypatch):
+def test_write_result_never_leaves_half_a_file(tmp_path, monkeypatch):
     path = tmp_path / "result.json"
-    atomic_write_json(path, {"status": "completed"})
+    rundir.write_result(tmp_path, {"status": "completed"})
     monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(_enospc()))
     with pytest.raises(OSError) as e:
-        atomic_write_json(path, {"status": "failed", "error": "x" * 100_000})
+        rundir.write_result(tmp_path, {"status": "failed", "error": "x" * 100_000})
     assert e.value.errno == errno.ENOSPC and e.value.filename == str(path)
-    assert json.loads(path.read_text()) == {"status": "completed"}  # the old one, whole
+    assert rundir.read_result(tmp_path)["status"] == "completed"  # the old one, whole
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 
 
 def test_metrics_append_is_one_write_and_a_short_write_is_undone(tmp_path, monkeypatch):
-    log = MetricsLog(tmp_path / "metrics.jsonl")
+    log = MetricsLog(tmp_path)
     log.append({"step": 10, "fid": 1.5})
     before = log.path.read_bytes()
     real_write, writes = os.write, []
