@@ -36,10 +36,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # Hot paths against a peer doing the same work, one table, and the study's cost on paper
-# (docs/performance.md): ~20 min on 2 cores; `make bench BENCH_ARGS=--quick` under 5.
+# (perf/, docs/performance.md): ~25 min on 2 cores; `make bench BENCH_ARGS=--quick` a few.
 BENCH_ARGS ?= --scale
 bench: $(STAMP)
-	$(BIN)/python -m benchmark.perf $(BENCH_ARGS)
+	$(BIN)/python -m perf $(BENCH_ARGS)
 
 # A single-node SLURM cluster on localhost (Debian/Ubuntu, root): to try launcher=slurm.
 slurm-up:

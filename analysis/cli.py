@@ -1,10 +1,10 @@
 """`gan-analyze`: tables and plots of GAN benchmark sweeps, from their files alone.
 
     gan-analyze collect SWEEP_DIR... [--out DIR]      runs.parquet + curves.parquet (+ a summary)
+    gan-analyze best SWEEP_DIR [--out FILE] [--json]  the best sample per objective (phase 3's input)
     gan-analyze table SOURCE... [--format md|csv|tex] [--out DIR]
     gan-analyze plot SOURCE... --out DIR [--only budget ...] [--individual]
     gan-analyze report SOURCE... --out DIR            all of it, with DIR/index.md
-    gan-analyze bench [--runs 10000]                  time `collect` on synthetic runs
 
 SOURCE is a sweep dir (or several, or a run dir, or a folder of sweeps), or a directory that
 `collect --out` wrote. Diverged runs count as FID +inf; failed and unfinished runs are left
@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from analysis.collect import default_jobs
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from analysis.collect import Collection
 
 DEFAULT_COLLECT_OUT = "results"
@@ -45,6 +47,30 @@ def _add_fid(p: argparse.ArgumentParser) -> None:
                    help="per-run FID: the last evaluation (default) or the best during training")
 
 
+def _add_analysis(p: argparse.ArgumentParser) -> None:
+    # table / plot / report: which phase, and the bootstrap behind the budget curves' bands
+    p.add_argument("--phase", nargs="+", default=None, metavar="PHASE",
+                   help="only these phases (the runs' `phase`, e.g. phase1_wide); without it "
+                        "every phase gets its own panels and sections, never pooled")
+    p.add_argument("--boot", "--draws", dest="boot", type=int, default=1000,
+                   help="bootstrap resamples of the runs behind each budget curve's band "
+                        "(the curve itself is exact)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+
+
+def _phase_filter(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                  runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs of --phase (all without it); exit 2 when none is left."""
+    from analysis.stats import phase_keys
+
+    if not args.phase:
+        return runs
+    runs = runs[phase_keys(runs).isin(args.phase)]
+    if runs.empty:
+        parser.exit(2, "gan-analyze: error: no runs left after --phase\n")
+    return runs
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gan-analyze", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_sources(p)
     p.add_argument("--out", type=Path, default=Path(DEFAULT_COLLECT_OUT),
                    help=f"output directory (default ./{DEFAULT_COLLECT_OUT})")
+
+    p = sub.add_parser("best", help="the best sample per objective x dataset: phase 3's input")
+    _add_sources(p)
+    p.add_argument("--fid", choices=("best", "final"), default="best",
+                   help="per-run FID: the lowest over its evaluations (default: the study's "
+                        "rule) or the last one")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write the selection file that phase 3 takes (best=FILE)")
+    p.add_argument("--json", action="store_true", help="print the selection as JSON")
 
     p = sub.add_parser("table", help="best FID per objective x dataset, and significance")
     _add_sources(p)
@@ -66,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--out", type=Path, default=None,
                    help="also write every table in every format into this directory")
+    _add_analysis(p)
 
     p = sub.add_parser("plot", help="the study's figures as PNG and PDF")
     _add_sources(p)
@@ -78,8 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--individual", action=argparse.BooleanOptionalAction, default=None,
                    help="FID over training: draw every run too (default: only when an objective "
                         "has at most 5 runs per dataset)")
-    p.add_argument("--draws", type=int, default=5000, help="bootstrap draws per budget curve")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    _add_analysis(p)
 
     p = sub.add_parser("report", help="every table and plot, with an index.md")
     _add_sources(p)
@@ -88,14 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--individual", action=argparse.BooleanOptionalAction, default=None,
                    help="FID over training: draw every run too (default: only for <= 5 runs)")
-    p.add_argument("--draws", type=int, default=5000, help="bootstrap draws per budget curve")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    _add_analysis(p)
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-
-    p = sub.add_parser("bench", help="time collect on a synthetic sweep")
-    p.add_argument("--runs", type=int, default=10_000)
-    p.add_argument("--jobs", type=int, default=None)
-    p.add_argument("--dir", type=Path, default=None, help="build (or reuse) the sweep here")
     return parser
 
 
@@ -119,16 +148,24 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Collecti
     return collection
 
 
+def _best(parser: argparse.ArgumentParser, args: argparse.Namespace,
+          collection: Collection) -> None:
+    from analysis.best import SelectionProblem, best_settings, dumps, render, write
+
+    try:
+        best = best_settings(collection.runs, args.fid)
+    except SelectionProblem as e:
+        parser.exit(2, f"gan-analyze best: error: {e}\n")
+    print(dumps(best) if args.json else render(best, args.fid))
+    if args.out:
+        write(best, args.out, args.fid, args.sources)
+        print(f"selection written to {args.out}: rerun it with `gan-train +sweep=phase3_seeds "
+              f"best={args.out}`", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
-
-    if args.command == "bench":
-        from analysis.bench_collect import main as bench_main
-
-        bench_main([f"--runs={args.runs}"] + ([f"--jobs={args.jobs}"] if args.jobs else [])
-                   + ([f"--dir={args.dir}"] if args.dir else []))
-        return
 
     collection = _load(parser, args)
 
@@ -140,43 +177,36 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{out / 'curves.parquet'} ({len(collection.curves):,} rows)")
         return
 
-    if args.command == "table":
-        from analysis.report import write_tables
-        from analysis.tables import best_fid_table, mode_coverage_table, significance_table
+    if args.command == "best":
+        _best(parser, args, collection)
+        return
 
-        runs = collection.runs
-        best = best_fid_table(runs, args.fid)
-        tests, sig = significance_table(runs, args.fid, args.alpha)
-        modes = mode_coverage_table(runs)
-        modes_tidy, modes_table = modes if modes is not None else (None, None)
-        if args.what == "modes" and modes is None:
-            parser.error("no run recorded the modes metric (eval.metrics with modes, 2-D toys)")
-        chosen = ("best", "settings", "significance") if args.what == "all" else (args.what,)
-        if args.what == "all" and modes is not None:
-            chosen += ("modes",)
-        parts = []
-        for what in chosen:
-            if args.format == "csv":
-                frame = {"best": best.tidy,
-                         "settings": best.tidy[best.tidy["source"] == "ours"],
-                         "significance": tests, "modes": modes_tidy}[what]
-                parts.append(frame.to_csv(index=False))
-            else:
-                table = {"best": best.table, "settings": best.settings, "significance": sig,
-                         "modes": modes_table}[what]
-                parts.append(table.markdown() if args.format == "md" else table.latex())
-        print("\n".join(parts))
+    if args.command == "table":
+        from analysis.report import render_tables, write_tables
+        from analysis.stats import split_phases
+
+        runs = _phase_filter(parser, args, collection.runs)
+        try:
+            print(render_tables(runs, args.what, args.format, args.fid, args.alpha))
+        except ValueError as e:
+            parser.error(str(e))
         if args.out:
-            written = write_tables(collection, args.out, args.fid, args.alpha)
-            print(f"tables written to {args.out}: "
-                  + ", ".join(p.name for ps in written.values() for p in ps), file=sys.stderr)
+            split = split_phases(runs)
+            names = []
+            for phase, sub in split:
+                out = args.out / phase if len(split) > 1 and phase else args.out
+                written = write_tables(sub, out, args.fid, args.alpha, args.boot, args.seed)
+                names += [str(p) for ps in written.files.values() for p in ps]
+            print(f"tables written to {args.out}: {', '.join(names)}", file=sys.stderr)
         return
 
     if args.command == "plot":
         from analysis.plots import PLOTS, plot_all
 
-        results = plot_all(collection.runs, collection.curves, args.out, fid=args.fid,
-                           draws=args.draws, seed=args.seed, individual=args.individual,
+        runs = _phase_filter(parser, args, collection.runs)
+        curves = collection.curves[collection.curves["run_id"].isin(runs["run_id"])]
+        results = plot_all(runs, curves, args.out, fid=args.fid, boot=args.boot, seed=args.seed,
+                           individual=args.individual,
                            which=tuple(args.only) if args.only else PLOTS)
         for r in results:
             if r.files:
@@ -186,9 +216,13 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     if args.command == "report":
+        from analysis.collect import Collection
         from analysis.report import build_report
 
-        index = build_report(collection, args.out, fid=args.fid, draws=args.draws,
+        runs = _phase_filter(parser, args, collection.runs)
+        collection = Collection(runs, collection.curves[collection.curves["run_id"].isin(
+            runs["run_id"])], collection.summary)
+        index = build_report(collection, args.out, fid=args.fid, boot=args.boot,
                              seed=args.seed, individual=args.individual, alpha=args.alpha)
         print(index)
         return

@@ -1,27 +1,41 @@
-"""The study's statistics over a runs table: per-run scores, best FID per objective x dataset,
-minimum FID vs computational budget, and pairwise tests between objectives.
+"""The study's statistics over a runs table: per-run scores, panels, the distributions a
+comparison may use, and the best FID per objective x dataset.
 
-Conventions (as in Lucic et al. 2018): a diverged run scores +inf; failed, running, unfinished
-and corrupt runs are left out. FID numbers are only compared within one *panel*: one dataset
-evaluated with one protocol (extractor and its weights, n_gen, n_real, reference split).
+Conventions (as in Lucic et al. 2018): a diverged run scores +inf, in every view; failed,
+running, unfinished and corrupt runs are left out. FID numbers are only compared within one
+*panel*: one phase of the study, one dataset, one protocol (extractor and its weights, n_gen,
+n_real, reference split). Phases are never pooled: a phase-3 sweep reruns the best setting of
+phase 1 with many seeds, and pooled with phase 1 it would put 50 copies of that setting into the
+search distribution.
+
+Two kinds of distribution (`panel_kind`): in a *search* panel (some objective has several
+hyperparameter settings) each objective contributes one run per setting, its lowest seed,
+picked without looking at the scores; in a *seeds* panel (one setting per objective) the seeds
+of that setting.
+
+Budget curves: analysis.budget; significance tests: analysis.significance.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
 
 from analysis.collect import COMPLETED, DIVERGED, RUN_COLUMNS, defines_setting
-from analysis.style import gan_label, order_datasets, order_gans
+from analysis.style import order_datasets, order_gans
 
 FID_COLUMNS = {"final": "final_fid", "best": "best_fid"}
 FID_DESCRIPTIONS = {"final": "final FID (last evaluation of each run)",
                     "best": "best FID during training (lowest evaluation of each run)"}
 UNKNOWN_PROTOCOL = "unknown protocol"
+PHASE_COLUMN = "phase"
+NO_PHASE = ""  # runs that recorded no phase: one phase of their own
+SEARCH, SEEDS = "search", "seeds"
+KIND_WORDS = {SEARCH: "one run per hyperparameter setting (its lowest seed)",
+              SEEDS: "the seeds of each objective's one setting"}
 
 
 def scores(runs: pd.DataFrame, fid: str = "final") -> pd.Series:
@@ -36,39 +50,132 @@ def scores(runs: pd.DataFrame, fid: str = "final") -> pd.Series:
     return out
 
 
+# --- phases --------------------------------------------------------------------------------
+
+def phase_keys(runs: pd.DataFrame) -> pd.Series:
+    """Each run's phase as a string; NO_PHASE where the column is absent or empty."""
+    if PHASE_COLUMN not in runs:
+        return pd.Series(NO_PHASE, index=runs.index, dtype=object)
+    p = runs[PHASE_COLUMN]
+    return p.where(p.notna(), NO_PHASE).astype(str).replace({"None": NO_PHASE, "nan": NO_PHASE})
+
+
+def phases(runs: pd.DataFrame) -> list[str]:
+    """The phases in these runs, sorted (phase1_wide < phase3_seeds), runs without one last."""
+    found = set(phase_keys(runs))
+    return sorted(found - {NO_PHASE}) + ([NO_PHASE] if NO_PHASE in found else [])
+
+
+def split_phases(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """[(phase, its runs)], one entry (NO_PHASE, runs) when no run recorded a phase."""
+    keys = phase_keys(runs)
+    return [(p, runs[keys == p]) for p in phases(runs)] or [(NO_PHASE, runs)]
+
+
+def phase_title(phase: str) -> str:
+    return phase if phase != NO_PHASE else "runs without a recorded phase"
+
+
+# --- panels --------------------------------------------------------------------------------
+
 def add_panels(runs: pd.DataFrame) -> pd.DataFrame:
     """A copy of runs with `panel_protocol` (the protocol label, made unique per dataset when two
-    extractors' weights share a label) and `panel` ("dataset | protocol")."""
+    extractors' weights share a label), `panel_phase` and `panel` ("dataset | protocol | phase")."""
     runs = runs.copy()
-    label = runs["protocol"].astype(object).where(runs["protocol"].notna(), UNKNOWN_PROTOCOL)
-    ext_id = runs["extractor_id"].astype(object).where(runs["extractor_id"].notna(), "")
+    proto = runs["protocol"] if "protocol" in runs else pd.Series(np.nan, index=runs.index)
+    label = proto.astype(object).where(proto.notna(), UNKNOWN_PROTOCOL)
+    ext = runs["extractor_id"] if "extractor_id" in runs else pd.Series("", index=runs.index)
+    ext_id = ext.astype(object).where(ext.notna(), "")
     n_ids = pd.DataFrame({"d": runs["dataset"], "l": label, "i": ext_id}).groupby(
         ["d", "l"], dropna=False)["i"].transform("nunique")
     label = [f"{lab} [{str(i)[:6]}]" if n > 1 else lab
              for lab, i, n in zip(label, ext_id, n_ids, strict=True)]
     runs["panel_protocol"] = label
-    runs["panel"] = [f"{d} | {lab}" for d, lab in zip(runs["dataset"], label, strict=True)]
+    runs["panel_phase"] = phase_keys(runs)
+    runs["panel"] = [f"{d} | {lab} | {p}" for d, lab, p in
+                     zip(runs["dataset"], label, runs["panel_phase"], strict=True)]
     return runs
 
 
-def panels(runs: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
-    """[(dataset, protocol label, its runs)] in the study's dataset order, for scored runs."""
+class Panel(NamedTuple):
+    """The runs whose FIDs may be compared: one phase, dataset and protocol."""
+
+    dataset: str
+    protocol: str
+    phase: str
+    runs: pd.DataFrame
+
+
+def panels(runs: pd.DataFrame) -> list[Panel]:
+    """The panels in phase order, then the study's dataset order, then protocol."""
     if "panel" not in runs:
         runs = add_panels(runs)
     out = []
-    for dataset in order_datasets(runs["dataset"].dropna().unique()):
-        sub = runs[runs["dataset"] == dataset]
-        for proto in sorted(sub["panel_protocol"].unique()):
-            out.append((dataset, proto, sub[sub["panel_protocol"] == proto]))
+    for phase in phases(runs):
+        in_phase = runs[runs["panel_phase"] == phase]
+        for dataset in order_datasets(in_phase["dataset"].dropna().unique()):
+            sub = in_phase[in_phase["dataset"] == dataset]
+            for proto in sorted(sub["panel_protocol"].unique()):
+                out.append(Panel(dataset, proto, phase, sub[sub["panel_protocol"] == proto]))
     return out
 
+
+def scored_panels(runs: pd.DataFrame, fid: str = "final") -> list[Panel]:
+    """Panels of the runs that score (completed or diverged), with a `score` column."""
+    runs = add_panels(runs)
+    runs["score"] = scores(runs, fid)
+    runs = runs[runs["score"].notna()]
+    return [p for p in panels(runs) if len(p.runs)]
+
+
+def _settings(g: pd.DataFrame) -> pd.Series:
+    # a run without a setting id (unreadable config) is a setting of its own
+    s = g["setting"] if "setting" in g else pd.Series(np.nan, index=g.index)
+    return s.astype(object).where(s.notna(), [f"run:{i}" for i in g.index])
+
+
+def panel_kind(panel_runs: pd.DataFrame) -> str:
+    """SEARCH when some objective has several settings in the panel, else SEEDS."""
+    per_gan = panel_runs.assign(_s=_settings(panel_runs)).groupby("gan")["_s"].nunique()
+    return SEARCH if len(per_gan) and per_gan.max() > 1 else SEEDS
+
+
+def one_per_setting(g: pd.DataFrame) -> pd.DataFrame:
+    """One run per setting: its lowest seed (then lowest run_id), chosen blind to the scores."""
+    g = g.assign(_s=_settings(g))
+    seed = pd.to_numeric(g["seed"], errors="coerce") if "seed" in g else 0
+    rid = g["run_id"] if "run_id" in g else pd.Series(range(len(g)), index=g.index)
+    g = g.assign(_seed=seed, _rid=rid).sort_values(["_s", "_seed", "_rid"], na_position="last",
+                                                 kind="stable")
+    return g.drop_duplicates("_s").drop(columns=["_s", "_seed", "_rid"])
+
+
+def distributions(panel: Panel) -> tuple[str, dict[str, pd.DataFrame]]:
+    """(kind, {objective: its runs in the panel's distribution}) in the study's order."""
+    kind = panel_kind(panel.runs)
+    out = {}
+    for gan in order_gans(panel.runs["gan"].dropna().unique()):
+        g = panel.runs[panel.runs["gan"] == gan]
+        out[gan] = one_per_setting(g) if kind == SEARCH else g
+    return kind, out
+
+
+def panel_floor(panel_runs: pd.DataFrame) -> float:
+    """The panel's real-vs-real floor (median over its runs' `final_fid_floor`), NaN if none."""
+    if "final_fid_floor" not in panel_runs:
+        return math.nan
+    v = pd.to_numeric(panel_runs["final_fid_floor"], errors="coerce").dropna()
+    return float(v.median()) if len(v) else math.nan
+
+
+# --- settings --------------------------------------------------------------------------------
 
 def setting_columns(runs: pd.DataFrame) -> list[str]:
     """The flattened config columns that define a hyperparameter setting."""
     fixed = set(RUN_COLUMNS) - {"sample"}
     return [c for c in runs.columns
             if c not in fixed and not c.startswith(("hp.", "config.", "final_", "panel"))
-            and defines_setting(c)]
+            and c not in (PHASE_COLUMN, "sweep", "score") and defines_setting(c)]
 
 
 def _fmt_setting_value(v: Any) -> str:
@@ -82,179 +189,67 @@ def describe_setting(group: pd.DataFrame, setting: str) -> str:
     # runs whose config was unreadable have NaN everywhere: they make nothing "vary"
     cols = [c for c in setting_columns(group)
             if c != "sample" and group[c].dropna().map(repr).nunique() > 1]
-    row = group[group["setting"] == setting].iloc[0]
+    row = group[_settings(group) == setting].iloc[0]
     parts = [f"sample={row['sample']}"] if "sample" in group and pd.notna(row["sample"]) else []
     parts += [f"{c}={_fmt_setting_value(row[c])}" for c in cols if pd.notna(row[c])]
     return ", ".join(parts) if parts else "(the only setting)"
 
 
+# --- best FID ----------------------------------------------------------------------------------
+
+BEST_COLUMNS = ["dataset", "protocol", "phase", "gan", "mode", "statistic", "fid", "std",
+                "n_runs", "n_diverged", "n_settings", "n_seeds", "n_seeds_diverged", "floor",
+                "sample", "setting_desc", "best_setting", "best_run"]
+
+
+def _best_over_seeds(g: pd.DataFrame, settings: pd.Series) -> dict[str, Any]:
+    per_setting = g.groupby(settings)["score"]
+    counts = per_setting.size()
+    multi = counts[counts >= 2].index
+    med = per_setting.median()[multi]
+    fin_mean = g[np.isfinite(g["score"])].groupby(settings)["score"].mean()
+    rank = pd.DataFrame({"med": med, "mean": fin_mean.reindex(multi)}).fillna(np.inf)
+    best = rank.sort_values(["med", "mean"], kind="stable").index[0]
+    s = g.loc[settings == best, "score"]
+    finite = s[np.isfinite(s)]
+    return {"mode": SEEDS, "fid": finite.mean() if len(finite) else np.inf,
+            "std": finite.std(ddof=1) if len(finite) > 1 else np.nan, "n_seeds": len(s),
+            "n_seeds_diverged": int(np.isinf(s).sum()), "best_setting": best,
+            "best_run": g.loc[s.index[np.argmin(s.to_numpy())], "run_dir"]
+            if "run_dir" in g else None,
+            "statistic": f"mean ± std over the {len(s)} seeds of the best setting"}
+
+
 def best_fid(runs: pd.DataFrame, fid: str = "final") -> pd.DataFrame:
-    """Best FID per dataset x protocol x objective, as the study reports it.
+    """Best FID per phase x dataset x protocol x objective, as the study reports it.
 
     When some setting of an objective was run with several seeds (the study's phase 3), the
     best setting is the one with the lowest median FID over its seeds (a diverged seed = +inf),
     among settings with at least 2 seeds, and the cell is the mean ± std (ddof=1) of its
-    finite FIDs (`mode` "seeds"). Otherwise the cell is the minimum FID over the runs
-    (`mode` "settings"), +inf when every run diverged.
+    finite FIDs (`mode` "seeds"). Otherwise the cell is the minimum FID over the settings
+    (`mode` "search"), +inf when every run diverged. `statistic` says which in words.
     """
-    runs = add_panels(runs)
-    runs["score"] = scores(runs, fid)
     rows = []
-    for dataset, proto, panel in panels(runs):
-        panel = panel[panel["score"].notna()]
-        for gan in order_gans(panel["gan"].dropna().unique()):
-            g = panel[panel["gan"] == gan]
-            per_setting = g.groupby("setting")["score"]
-            counts = per_setting.size()
+    for panel in scored_panels(runs, fid):
+        floor = panel_floor(panel.runs)
+        for gan in order_gans(panel.runs["gan"].dropna().unique()):
+            g = panel.runs[panel.runs["gan"] == gan]
+            settings = _settings(g)
             row: dict[str, Any] = {
-                "dataset": dataset, "protocol": proto, "gan": gan, "n_runs": len(g),
-                "n_diverged": int(np.isinf(g["score"]).sum()), "n_settings": len(counts)}
-            if counts.max() >= 2:
-                multi = counts[counts >= 2].index
-                med = per_setting.median()[multi]
-                fin_mean = g[np.isfinite(g["score"])].groupby("setting")["score"].mean()
-                rank = pd.DataFrame({"med": med, "mean": fin_mean.reindex(multi)}).fillna(np.inf)
-                best_setting = rank.sort_values(["med", "mean"], kind="stable").index[0]
-                s = g.loc[g["setting"] == best_setting, "score"]
-                finite = s[np.isfinite(s)]
-                row.update(mode="seeds", fid=finite.mean() if len(finite) else np.inf,
-                           std=finite.std(ddof=1) if len(finite) > 1 else np.nan,
-                           n_seeds=len(s), n_seeds_diverged=int(np.isinf(s).sum()),
-                           best_setting=best_setting,
-                           best_run=g.loc[s.index[np.argmin(s.to_numpy())], "run_dir"])
+                "dataset": panel.dataset, "protocol": panel.protocol, "phase": panel.phase,
+                "gan": gan, "n_runs": len(g), "n_diverged": int(np.isinf(g["score"]).sum()),
+                "n_settings": settings.nunique(), "floor": floor}
+            if settings.value_counts().max() >= 2:
+                row.update(_best_over_seeds(g, settings))
             else:
-                i = g["score"].to_numpy().argmin()
-                row.update(mode="settings", fid=float(g["score"].iloc[i]), std=np.nan,
-                           n_seeds=1, n_seeds_diverged=int(np.isinf(g["score"].iloc[i])),
-                           best_setting=g["setting"].iloc[i], best_run=g["run_dir"].iloc[i])
-            best_rows = g[g["setting"] == row["best_setting"]]
+                i = int(g["score"].to_numpy().argmin())
+                row.update(mode=SEARCH, fid=float(g["score"].iloc[i]), std=np.nan, n_seeds=1,
+                           n_seeds_diverged=int(np.isinf(g["score"].iloc[i])),
+                           best_setting=settings.iloc[i],
+                           best_run=g["run_dir"].iloc[i] if "run_dir" in g else None,
+                           statistic=f"minimum over {row['n_settings']} settings")
+            best_rows = g[settings == row["best_setting"]]
             row["sample"] = best_rows["sample"].iloc[0] if "sample" in g else None
             row["setting_desc"] = describe_setting(g, row["best_setting"])
             rows.append(row)
-    cols = ["dataset", "protocol", "gan", "mode", "fid", "std", "n_runs", "n_diverged",
-            "n_settings", "n_seeds", "n_seeds_diverged", "sample", "setting_desc", "best_setting",
-            "best_run"]
-    return pd.DataFrame(rows, columns=cols)
-
-
-# --- minimum FID vs computational budget ----------------------------------------------------
-
-def budget_curve(values: np.ndarray, draws: int = 5000, kmax: int | None = None,
-                 rng: np.random.Generator | None = None, level: float = 0.95) -> pd.DataFrame:
-    """Min FID over k runs drawn with replacement, k = 1..kmax (default: len(values)).
-
-    `draws` bootstrap draws of kmax indices each; the running minimum along a draw gives every
-    k at once (the draws for k and k+1 share their first k runs, which leaves each k's
-    distribution exact). Columns: k, mean, median, lo, hi (the central `level` interval of the
-    min over draws, taken from the draws themselves: +inf where a draw held only diverged runs).
-    """
-    values = np.asarray(values, dtype=np.float64)
-    values = values[~np.isnan(values)]
-    n = len(values)
-    if n == 0:
-        return pd.DataFrame(columns=["k", "mean", "median", "lo", "hi"])
-    kmax = n if kmax is None else kmax
-    rng = np.random.default_rng(0) if rng is None else rng
-    idx = rng.integers(0, n, size=(draws, kmax))
-    mins = np.minimum.accumulate(values[idx], axis=1)
-    q = (1 - level) / 2
-    with np.errstate(invalid="ignore"):  # inf - inf inside the mean of all-diverged draws
-        mean = mins.mean(axis=0)
-    lo, med, hi = np.quantile(mins, [q, 0.5, 1 - q], axis=0, method="inverted_cdf")
-    return pd.DataFrame({"k": np.arange(1, kmax + 1), "mean": mean, "median": med,
-                         "lo": lo, "hi": hi})
-
-
-def expected_min(values: np.ndarray, k: int) -> float:
-    """E[min of k draws with replacement] exactly: with x_(1) <= ... <= x_(n),
-    P(min = x_(i)) = ((n-i+1)/n)^k - ((n-i)/n)^k."""
-    x = np.sort(np.asarray(values, dtype=np.float64))
-    n = len(x)
-    i = np.arange(1, n + 1)
-    p = ((n - i + 1) / n) ** k - ((n - i) / n) ** k
-    if np.isinf(x[p > 0]).any():
-        return math.inf
-    return float(np.sum(x * p))
-
-
-def budget_curves(runs: pd.DataFrame, fid: str = "final", draws: int = 5000,
-                  seed: int = 0) -> pd.DataFrame:
-    """`budget_curve` for every panel x objective; adds dataset, protocol, gan, n, n_diverged."""
-    runs = add_panels(runs)
-    runs["score"] = scores(runs, fid)
-    rng = np.random.default_rng(seed)
-    parts = []
-    for dataset, proto, panel in panels(runs):
-        panel = panel[panel["score"].notna()]
-        for gan in order_gans(panel["gan"].dropna().unique()):
-            v = panel.loc[panel["gan"] == gan, "score"].to_numpy()
-            curve = budget_curve(v, draws=draws, rng=rng)
-            curve.insert(0, "gan", gan)
-            curve.insert(0, "protocol", proto)
-            curve.insert(0, "dataset", dataset)
-            curve["n"] = len(v)
-            curve["n_diverged"] = int(np.isinf(v).sum())
-            parts.append(curve)
-    if not parts:
-        return pd.DataFrame(columns=["dataset", "protocol", "gan", "k", "mean", "median", "lo",
-                                     "hi", "n", "n_diverged"])
-    return pd.concat(parts, ignore_index=True)
-
-
-# --- pairwise tests ----------------------------------------------------------------------------
-
-def holm(pvalues: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (NaN stays NaN and does not count in the family)."""
-    p = np.asarray(pvalues, dtype=np.float64)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m, running = len(order), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out
-
-
-def pairwise_tests(runs: pd.DataFrame, fid: str = "final", alpha: float = 0.05,
-                   min_runs: int = 2) -> pd.DataFrame:
-    """Two-sided Mann-Whitney U test for every pair of objectives in each panel, on the
-    per-run FIDs (diverged = +inf), Holm-corrected over the panel's pairs.
-
-    `p_a_better` is the probability that a random run of A has a lower FID than one of B
-    (ties count half): the effect size behind U.
-    """
-    runs = add_panels(runs)
-    runs["score"] = scores(runs, fid)
-    rows = []
-    for dataset, proto, panel in panels(runs):
-        panel = panel[panel["score"].notna()]
-        gans = order_gans(panel["gan"].dropna().unique())
-        first = len(rows)
-        for i, a in enumerate(gans):
-            for b in gans[i + 1:]:
-                xa = panel.loc[panel["gan"] == a, "score"].to_numpy()
-                xb = panel.loc[panel["gan"] == b, "score"].to_numpy()
-                row: dict[str, Any] = {
-                    "dataset": dataset, "protocol": proto, "a": a, "b": b, "n_a": len(xa),
-                    "n_b": len(xb), "median_a": float(np.median(xa)),
-                    "median_b": float(np.median(xb)), "u": np.nan, "p_a_better": np.nan,
-                    "p": np.nan}
-                if min(len(xa), len(xb)) >= min_runs:
-                    res = mannwhitneyu(xa, xb, alternative="two-sided")
-                    row.update(u=float(res.statistic), p=float(res.pvalue),
-                               p_a_better=1.0 - float(res.statistic) / (len(xa) * len(xb)))
-                rows.append(row)
-        adjusted = holm(np.array([r["p"] for r in rows[first:]], dtype=np.float64))
-        for r, ph in zip(rows[first:], adjusted, strict=True):
-            r["p_holm"] = ph
-            if np.isnan(ph):
-                r["verdict"] = f"too few runs (< {min_runs} each)"
-            elif ph < alpha:
-                better = r["a"] if r["p_a_better"] > 0.5 else r["b"]
-                r["verdict"] = f"differ: {gan_label(better)} lower"
-            else:
-                r["verdict"] = "no significant difference"
-    cols = ["dataset", "protocol", "a", "b", "n_a", "n_b", "median_a", "median_b", "p_a_better",
-            "u", "p", "p_holm", "verdict"]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=BEST_COLUMNS)

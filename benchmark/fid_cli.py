@@ -231,7 +231,7 @@ def _compose(features: str, dataset: str | None, overrides: list[str]) -> Any:
 def _build_extractor(args: argparse.Namespace, shape: tuple[int, ...], device: torch.device) -> Any:
     from hydra.utils import instantiate
 
-    from benchmark.data.base import Data
+    from benchmark.data import Data, build_dataset
 
     if args.features == "classifier" and not args.dataset:
         raise CliError("--features classifier needs --dataset NAME: the classifier is trained on "
@@ -245,7 +245,7 @@ def _build_extractor(args: argparse.Namespace, shape: tuple[int, ...], device: t
         raise CliError(f"dataset={args.dataset} selects features {target}, not {args.features}; "
                        f"add -o features={args.features}")
     if args.dataset and args.features != "inception":
-        data = instantiate(cfg.dataset)
+        data = build_dataset(cfg.dataset)
     elif args.features == "inception":
         data = None  # any image size: the network resizes to 299
     else:

@@ -1,7 +1,8 @@
 """The configs' own OmegaConf resolvers, registered wherever the package is imported (train,
 tests, launchers' workers, gan-status) before any config resolves.
 
-    ${gan_name:preset,loss,penalty}   a run's name: the preset's, or its parts' (composition.py)
+    ${gan_name:preset,loss,penalty,norm}   a run's name: the preset's, or its parts'
+                                          (composition.py)
     ${non_identity_keys:}             override keys left out of sweep job dir names (identity.py)
     ${best_sample:FILE,gan,dataset,search,features}   phase 3's sample, from a selection file
                                                       (selection.py)

@@ -1,9 +1,16 @@
 """Hyperparameter search as a grid: a sample index expands deterministically into a setting.
 
 Random search over the study's ranges becomes a Cartesian product Hydra can sweep
-(`gan=... dataset=... sample=range(100) seed=...`): sample 0 is the objective's default setting,
-sample i > 0 draws every key of the search space from a generator seeded by (objective, space, i),
-so the same index means the same setting on every machine and in every relaunch.
+(`gan=... dataset=... sample=range(100) seed=...`): sample 0 is the objective's default setting
+in that range, sample i > 0 draws every key of the search space from a generator seeded by
+(objective, space, i), so the same index means the same setting on every machine and in every
+relaunch.
+
+A range can give an objective other defaults than its config's (`gan.search_space.defaults.
+<range>`): compare_gan's `TuneParams` (generate_tasks_lib.py@49495fd) makes sample 0 of each
+range `GetDefaultParams` of that range's `ParamInfo`s, and params.py@49495fd gives the VAE's batch
+norm the default false in the narrow range only. Every sample starts from these defaults, then
+its draws override them (for i > 0 the draws cover every key of the space).
 """
 
 from __future__ import annotations
@@ -39,8 +46,15 @@ DISTRIBUTIONS: dict[str, Callable[[np.random.Generator, list], Any]] = {
 }
 
 
+# Under gan.search_space, the key holding per-range defaults rather than a range.
+DEFAULTS_KEY = "defaults"
+
+
 def search_space(cfg: DictConfig) -> dict[str, dict[str, list]]:
     """The common ranges of `cfg.search`, updated by the objective's own (gan.search_space)."""
+    if cfg.search.name == DEFAULTS_KEY:
+        raise ValueError(f"search.name={DEFAULTS_KEY!r} is reserved (gan.search_space.{DEFAULTS_KEY} "
+                         "holds per-range defaults)")
     space = dict(OmegaConf.to_container(cfg.search.params, resolve=True))
     own = OmegaConf.select(cfg, f"gan.search_space.{cfg.search.name}", default=None)
     if own is not None:
@@ -48,9 +62,18 @@ def search_space(cfg: DictConfig) -> dict[str, dict[str, list]]:
     return space
 
 
+def range_defaults(cfg: DictConfig) -> dict[str, Any]:
+    """{config key: value} the objective's setting starts from in range `cfg.search.name`
+    (gan.search_space.defaults.<range>); {} when it has none (its config's values stand)."""
+    node = OmegaConf.select(cfg, f"gan.search_space.{DEFAULTS_KEY}.{cfg.search.name}",
+                            default=None)
+    return {} if node is None else dict(OmegaConf.to_container(node, resolve=True))
+
+
 def draw(space: Mapping[str, Mapping[str, list]], objective: str, space_name: str,
          sample: int) -> dict[str, Any]:
-    """The setting of sample `sample`: {config key: value}. Sample 0 is {} (the defaults)."""
+    """The drawn keys of sample `sample`: {config key: value}. Sample 0 draws nothing ({}: the
+    defaults)."""
     if sample == 0:
         return {}
     digest = hashlib.sha256(f"{objective}/{space_name}/{sample}".encode()).digest()
@@ -79,8 +102,9 @@ def apply_sample(cfg: DictConfig) -> tuple[DictConfig, dict[str, Any]]:
 
         raise ConfigError(f"invalid config:\n  sample={sample!r}: must be an integer >= 0 or null")
     space = search_space(cfg)
-    # an explicit norm= fixes gan.disc_batchnorm, whatever the sample drew for it
-    setting = composition.pin_norm(draw(space, cfg.gan.name, cfg.search.name, sample), cfg)
+    setting = {**range_defaults(cfg), **draw(space, cfg.gan.name, cfg.search.name, sample)}
+    # a drawn gan.disc_batchnorm picks D's norm (batch | none) while D's norm is on that switch
+    setting = composition.pin_norm(setting, cfg)
     out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     for key, value in setting.items():
         OmegaConf.update(out, key, value, force_add=True)

@@ -3,12 +3,14 @@
     gan-status multirun/demo          counts, running jobs, one line per failure with its logs
     gan-status multirun/demo --json   the same as one JSON object
 
-The job list comes from the sweep's `multirun.yaml` (sweeper params + command-line overrides),
-expanded by Hydra's own override parser and BasicSweeper, and named as Hydra names the job dirs
-(`hydra.job.override_dirname`), so a job that never started is counted, and run dirs left from
-an earlier, different sweep into the same dir are told apart. Each job's state is read from its
-run dir through benchmark/rundir.py: `result.json` (completed | diverged | failed | corrupt), else
-`running.json` (running), else unfinished.
+The job list is what the launch wrote: `plan.jsonl` (benchmark/plan.py; every launcher plans the
+sweep first), one line per job with its run dir's name (Hydra's override_dirname) and the problems
+that kept it from being launched; `launch.jsonl` says which SLURM task each submitted job went to.
+So a job that never started is counted, and run dirs left from an earlier, different sweep into
+the same dir are told apart. Nothing is re-expanded through Hydra. A sweep dir without a plan (one
+launched before plans existed) is counted from the run dirs found. Each job's state is read from
+its run dir through benchmark/rundir.py: `result.json` (completed | diverged | failed | corrupt),
+else `running.json` (running), else unfinished.
 
 Never imports the training code, torch or the datasets: it must answer in a fraction of a second
 on a login node. Exit status: 0 when the report was made, 2 when SWEEP_DIR is no sweep dir.
@@ -29,6 +31,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark import resolvers, rundir
+from benchmark.plan import LAUNCH_FILE, PLAN_FILE, read_jsonl
 from benchmark.rundir import (
     COMPLETED,
     CORRUPT,
@@ -44,7 +47,6 @@ from benchmark.rundir import (
 
 assert resolvers  # imported for its side effect: multirun.yaml's resolvers are registered
 MULTIRUN_FILE = "multirun.yaml"
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 # The order of the counts in the report (rundir's vocabulary).
 BUCKETS = (COMPLETED, DIVERGED, FAILED, RUNNING, UNFINISHED, NOT_STARTED, CORRUPT)
 
@@ -53,103 +55,48 @@ class SweepError(Exception):
     """SWEEP_DIR cannot be read as a sweep dir (the CLI exits 2)."""
 
 
-def load_multirun(sweep_dir: Path) -> DictConfig:
-    """The sweep's multirun.yaml (written by Hydra when the sweep starts), unresolved."""
-    if not sweep_dir.exists():
-        raise SweepError(f"{sweep_dir}: no such directory")
-    if not sweep_dir.is_dir():
-        raise SweepError(f"{sweep_dir}: not a directory")
+def load_multirun(sweep_dir: Path, required: bool = True) -> DictConfig | None:
+    """The sweep's multirun.yaml (written by Hydra when the sweep starts), unresolved; None when
+    absent or unreadable and not `required` (it only names the launcher and its log folder)."""
     path = sweep_dir / MULTIRUN_FILE
     if not path.is_file():
+        if not required:
+            return None
         hint = ""
         if (sweep_dir / ".hydra").is_dir():
             hint = " (it looks like a single run's dir: see `python -m analysis.summary`)"
-        raise SweepError(f"{sweep_dir}: not a sweep dir, no {MULTIRUN_FILE}{hint}")
+        raise SweepError(f"{sweep_dir}: not a sweep dir, no {PLAN_FILE} or {MULTIRUN_FILE}{hint}")
     try:
         cfg = OmegaConf.load(path)
+        if not isinstance(cfg, DictConfig) or "hydra" not in cfg:
+            raise ValueError("not a Hydra multirun config (no `hydra` node)")
     except Exception as e:  # yaml errors have many types; all mean the same here
+        if not required:
+            return None
         raise SweepError(f"{path}: unreadable: {type(e).__name__}: {e}") from e
-    if not isinstance(cfg, DictConfig) or "hydra" not in cfg:
-        raise SweepError(f"{path}: not a Hydra multirun config (no `hydra` node)")
     return cfg
 
 
-def _container(node: Any) -> Any:
-    # Resolve as Hydra did when it built the sweeper; keep the raw text if a resolver is missing.
-    if not OmegaConf.is_config(node):
-        return node
-    try:
-        return OmegaConf.to_container(node, resolve=True)
-    except Exception:
-        return OmegaConf.to_container(node, resolve=False)
+def load_plan(sweep_dir: Path) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """(the plan's jobs that name a run dir, in sweep order, or None without plan.jsonl; what
+    could not be read of it)."""
+    read = read_jsonl(sweep_dir / PLAN_FILE)
+    if read is None:
+        return None, None
+    records, bad = read
+    jobs = [r for r in records if isinstance(r.get("name"), str)]
+    bad += len(records) - len(jobs)
+    return jobs, (f"{PLAN_FILE}: {bad} unreadable line(s) skipped" if bad else None)
 
 
-def _config_loader(cfg: DictConfig) -> Any:
-    """A ConfigLoader over the sweep's own config sources: only `glob()` sweeps need one."""
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.config_search_path_impl import ConfigSearchPathImpl
-    from hydra.core.plugins import Plugins
-
-    Plugins.instance()  # registers the config source types (file://, pkg://, structured://)
-    search_path = ConfigSearchPathImpl()
-    for src in cfg.hydra.runtime.get("config_sources") or []:
-        search_path.append(src.provider, f"{src.schema}://{src.path}")
-    return ConfigLoaderImpl(config_search_path=search_path)
-
-
-def expand_jobs(cfg: DictConfig) -> list[list[str]]:
-    """Every job's overrides, in launch order, exactly as Hydra's BasicSweeper expands them.
-
-    Sweeper params come first and the command-line task overrides after them, so a key given on
-    the command line replaces the sweeper's param of that key (BasicSweeper.sweep + split_arguments).
-    Raises SweepError for another sweeper or a sweep that cannot be enumerated.
-    """
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.core.override_parser.types import ValueType
-
-    sweeper = cfg.hydra.get("sweeper") or {}
-    target = sweeper.get("_target_")
-    if target != BASIC_SWEEPER:
-        raise SweepError(f"sweeper {target} (only Hydra's BasicSweeper can be expanded)")
-    params = _container(sweeper.get("params")) or {}
-    task = _container(OmegaConf.select(cfg, "hydra.overrides.task", default=None)) or []
-    lines = [f"{k}={v}" for k, v in params.items()] + [str(x) for x in task]
-    try:
-        overrides = OverridesParser.create().parse_overrides(lines)
-        if any(o.value_type == ValueType.GLOB_CHOICE_SWEEP for o in overrides):
-            loader = _config_loader(cfg)
-            for o in overrides:
-                o.config_loader = loader
-        batches = BasicSweeper.split_arguments(overrides, None)
-    except Exception as e:  # HydraException, or a glob over a config dir that is gone
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise SweepError(f"cannot expand the sweep: {type(e).__name__}: {first}") from e
-    return [job for batch in batches for job in batch]
-
-
-def job_dirnames(cfg: DictConfig, jobs: list[list[str]]) -> list[str] | None:
-    """Each job's dir under the sweep dir as Hydra names it, or None when `hydra.sweep.subdir`
-    is a pattern this tool does not reproduce (then jobs are only counted, not named)."""
-    from hydra._internal.config_loader_impl import get_overrides_dirname
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    subdir = OmegaConf.to_container(cfg.hydra.sweep, resolve=False).get("subdir")
-    if subdir != "${hydra.job.override_dirname}":
-        return None
-    spec = OmegaConf.to_container(cfg.hydra.job.config.override_dirname, resolve=True)
-    parser = OverridesParser.create()
-    parsed: dict[str, Any] = {}  # each distinct `key=value` parsed once: 2,400 jobs in ~0.1 s
-    names = []
-    for job in jobs:
-        for line in job:
-            if line not in parsed:
-                (parsed[line],) = parser.parse_overrides([line])
-        # Hydra names the dir after the job's non-hydra overrides (ConfigLoaderImpl)
-        overrides = [parsed[line] for line in job if not parsed[line].is_hydra_override()]
-        names.append(get_overrides_dirname(overrides=overrides, exclude_keys=spec["exclude_keys"],
-                                           item_sep=spec["item_sep"], kv_sep=spec["kv_sep"]))
-    return names
+def last_launches(sweep_dir: Path) -> dict[str, str]:
+    """{job dir name: the SLURM task it was last submitted as} from launch.jsonl."""
+    read = read_jsonl(sweep_dir / LAUNCH_FILE)
+    tasks: dict[str, str] = {}
+    for record in (read or ([], 0))[0]:
+        if isinstance(record.get("name"), str) and type(record.get("slurm_job_id")) in (str, int):
+            tasks[record["name"]] = str(record["slurm_job_id"])
+    return tasks
 
 
 def find_run_dirs(sweep_dir: Path) -> dict[str, Path]:
@@ -285,51 +232,46 @@ def sweep_status(sweep_dir: str | Path, now: float | None = None) -> dict[str, A
     """The whole report as a JSON-ready dict (what `--json` prints). Raises SweepError."""
     sweep_dir = Path(sweep_dir).resolve()
     now = time.time() if now is None else now
-    cfg = load_multirun(sweep_dir)
-    submitit_folder = _submitit_folder(cfg, sweep_dir)
+    if not sweep_dir.exists():
+        raise SweepError(f"{sweep_dir}: no such directory")
+    if not sweep_dir.is_dir():
+        raise SweepError(f"{sweep_dir}: not a directory")
+    plan, total_error = load_plan(sweep_dir)
+    cfg = load_multirun(sweep_dir, required=plan is None)
+    submitit_folder = _submitit_folder(cfg, sweep_dir) if cfg is not None else None
     found = find_run_dirs(sweep_dir)
+    launched = last_launches(sweep_dir)
 
-    total: int | None = None
-    total_error: str | None = None
-    expected: list[str] | None = None  # job dir names in launch order, when Hydra's are known
-    try:
-        jobs = expand_jobs(cfg)
-        total = len(jobs)
-    except SweepError as e:
-        total_error = str(e)
-    except Exception as e:  # a multirun.yaml missing a node Hydra always writes: count what is there
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        total_error = f"cannot read the sweep from {MULTIRUN_FILE}: {type(e).__name__}: {first}"
-    if total is not None:
-        try:
-            expected = job_dirnames(cfg, jobs)
-        except Exception:  # names unknown: jobs are then counted, not named
-            expected = None
-
-    if expected is not None:
+    if plan is not None:
+        expected = [job["name"] for job in plan]
         job_dirs = {name: found[name] for name in dict.fromkeys(expected) if name in found}
         other = sorted(set(found) - set(expected))
         # Two jobs in one dir (their overrides differ only in excluded keys) count twice.
         not_started = [n for n in expected if n not in found]
         multiplicity = dict(Counter(expected))
+        total: int | None = len(expected)
     else:
         job_dirs, other, multiplicity = dict(found), [], dict.fromkeys(found, 1)
-        not_started = None
+        not_started, total = None, len(found)
+        total_error = (f"no {PLAN_FILE} (launched before sweeps were planned): the run dirs "
+                       "found are counted; jobs that never started are not known")
 
     runs = []
     for name, path in job_dirs.items():
-        runs.append({"name": name, **inspect_run(path, now, submitit_folder)})
+        run = {"name": name, **inspect_run(path, now, submitit_folder)}
+        if run["status"] == UNFINISHED and name in launched:  # e.g. its task was cancelled
+            run["slurm_job_id"] = launched[name]
+            run["logs"] = log_paths(path, launched[name], submitit_folder)
+        runs.append(run)
     counts = dict.fromkeys(BUCKETS, 0)
     for run in runs:
         counts[run["status"]] += multiplicity[run["name"]]
-    if not_started is not None:
-        counts[NOT_STARTED] = len(not_started)
-    elif total is not None:
-        counts[NOT_STARTED] = max(0, total - len(job_dirs))
-    else:
-        counts[NOT_STARTED] = None
+    counts[NOT_STARTED] = len(not_started) if not_started is not None else None  # unknown
 
-    choices = cfg.hydra.get("runtime", {}).get("choices", {})
+    # jobs the launch kept back: they would have failed at start (their plan's problems)
+    blocked = [{"name": job["name"], "problems": job.get("problems")} for job in plan or []
+               if job.get("problems") and job["name"] not in found]
+    choices = cfg.hydra.get("runtime", {}).get("choices", {}) if cfg is not None else {}
     return {
         "sweep_dir": str(sweep_dir),
         "launcher": choices.get("hydra/launcher") if choices else None,
@@ -341,6 +283,8 @@ def sweep_status(sweep_dir: str | Path, now: float | None = None) -> dict[str, A
         "unfinished": [r for r in runs if r["status"] == UNFINISHED],
         "corrupt": [r for r in runs if r["status"] == CORRUPT],
         "not_started": not_started,
+        "submitted": {n: launched[n] for n in not_started or [] if n in launched},
+        "blocked": blocked,
         "other_run_dirs": other,
         "runs": runs,
     }
@@ -390,9 +334,12 @@ def format_report(report: dict[str, Any], max_listed: int = 20) -> str:
         lines.append(f"  {name}  {where}  last update {_ago(run['last_update_s'])} ago{dead}")
 
     if report["unfinished"]:
-        lines.append("unfinished (no process trains there: starting, or killed before it began):")
+        lines.append("unfinished (no process trains there: starting, or stopped before the end; "
+                     "a relaunch resumes it):")
     for run in report["unfinished"]:
-        lines.append(f"  {run['name'] or '.'}  last change {_ago(run['last_update_s'])} ago")
+        task = f"  slurm {run['slurm_job_id']}" if run.get("slurm_job_id") else ""
+        lines.append(f"  {run['name'] or '.'}  last change {_ago(run['last_update_s'])} ago{task}")
+        lines += [f"      log: {path}" for path in run.get("logs") or [] if "submitit" in path]
 
     if report["failed"]:
         lines.append("failed:")
@@ -414,9 +361,19 @@ def format_report(report: dict[str, Any], max_listed: int = 20) -> str:
     if report["not_started"]:
         n = len(report["not_started"])
         lines.append(f"not started ({n}):")
-        lines += [f"  {name}" for name in report["not_started"][:max_listed]]
+        submitted = report.get("submitted") or {}
+        lines += [f"  {name}" + (f"  (submitted: slurm {submitted[name]})" if name in submitted
+                                 else "") for name in report["not_started"][:max_listed]]
         if n > max_listed:
             lines.append(f"  ... and {n - max_listed} more")
+
+    if report.get("blocked"):
+        problems = Counter(p for job in report["blocked"] for p in dict.fromkeys(job["problems"]))
+        lines.append(f"not launched ({len(report['blocked'])}): they would fail at start "
+                     f"({PLAN_FILE} has each one's problems):")
+        for problem, n in problems.most_common():
+            head = str(problem).strip().splitlines()[0] if str(problem).strip() else "?"
+            lines.append(f"  [{n} job{'' if n == 1 else 's'}] {head}")
 
     if report["other_run_dirs"]:
         n = len(report["other_run_dirs"])

@@ -48,7 +48,6 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("gan.beta1", lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),
     ("gan.beta2", lambda v: _is_num(v) and 0 <= v < 1, "a number in [0, 1)"),
     ("gan.n_disc", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    ("gan.disc_batchnorm", lambda v: isinstance(v, bool), "true or false"),
     ("gan.d_batch", lambda v: v in D_BATCHES, " or ".join(D_BATCHES)),
     ("gan.objective.clip", lambda v: _is_num(v) and v > 0, "a number > 0"),
     ("gan.objective.penalty", lambda v: _is_num(v) and v >= 0, "a number >= 0"),
@@ -103,7 +102,7 @@ def validate(cfg: DictConfig) -> None:
             valid = False
         if not valid:
             problems.append(f"  {key}={value!r}: must be {rule}")
-    problems += composition.problems(cfg)  # loss/penalty the objective takes, norm vs BN switch
+    problems += composition.problems(cfg)  # loss/penalty the objective takes, D's norm
     if not problems:  # the objective's own checks (family hyperparameters), only on a sane config
         problems += _objective_problems(cfg)
     if problems:

@@ -31,7 +31,8 @@ def test_cli_loss_penalty_norm_on_ring8(tmp_path):
     assert {"d_loss", "d_real", "d_fake", "gp", "g_loss"} <= set(evals[-1]["losses"])
     # D's weights were spectrally normalised: the raw weight trains under the parametrization
     saved = json.loads((out / "config.json").read_text())["config"]
-    assert saved["gan.name"] == "hinge+r1+spectral" and saved["gan.disc_batchnorm"] is False
+    assert saved["gan.name"] == "hinge+r1+spectral" and saved["norm.name"] == "spectral"
+    assert "gan.disc_batchnorm" not in saved  # D's normalisation is norm alone
 
 
 def test_hinge_sn_preset_on_digits(compose_cfg, tmp_path):

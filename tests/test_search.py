@@ -35,7 +35,10 @@ def _within(value, rule) -> bool:
 def test_sample_zero_is_the_default_setting(compose_cfg, gan):
     cfg = compose_cfg(f"gan={gan}", "sample=0")
     out, hparams = apply_sample(cfg)
-    assert OmegaConf.to_container(out.gan) == OmegaConf.to_container(cfg.gan)
+    # nothing changes; the sample records the study's switch as D has it (norm=batch: true)
+    assert OmegaConf.to_container(out.gan) == {**OmegaConf.to_container(cfg.gan),
+                                               "disc_batchnorm": cfg.norm.name == "batch"}
+    assert out.norm.name == cfg.norm.name
     assert hparams["gan.lr"] == cfg.gan.lr
 
 
@@ -76,3 +79,30 @@ def test_bad_sample_is_a_config_error(compose_cfg):
 
     with pytest.raises(ConfigError, match="sample"):
         apply_sample(compose_cfg("sample=-1"))
+
+
+def test_vae_narrow_range_starts_without_batch_norm(compose_cfg):
+    # compare_gan params.py@49495fd VAEHyperParams: the narrow range adds discriminator_batchnorm
+    # with default False; TuneParams' sample 0 is GetDefaultParams of that range. The wide range
+    # keeps the common default True.
+    narrow, _ = apply_sample(compose_cfg("gan=vae", "search=narrow", "sample=0"))
+    assert narrow.gan.disc_batchnorm is False
+    wide, _ = apply_sample(compose_cfg("gan=vae", "search=wide", "sample=0"))
+    assert wide.gan.disc_batchnorm is True
+    assert (narrow.norm.name, wide.norm.name) == ("none", "batch")  # what D is built with
+    # a norm off the switch (layer, spectral) is never drawn or defaulted away
+    kept, _ = apply_sample(compose_cfg("gan=vae", "search=narrow", "sample=0", "norm=layer"))
+    assert kept.norm.name == "layer" and kept.gan.disc_batchnorm is False
+    # samples > 0 draw the key from the range as before
+    drawn = {apply_sample(compose_cfg("gan=vae", "search=narrow", f"sample={i}"))[0]
+             .gan.disc_batchnorm for i in range(1, 12)}
+    assert drawn == {True, False}
+
+
+@pytest.mark.parametrize("gan", [g for g in OBJECTIVES if g != "vae"])
+def test_other_objectives_keep_their_defaults_in_the_narrow_range(compose_cfg, gan):
+    cfg = compose_cfg(f"gan={gan}", "search=narrow", "sample=0")
+    out, _ = apply_sample(cfg)
+    assert OmegaConf.to_container(out.gan) == {**OmegaConf.to_container(cfg.gan),
+                                               "disc_batchnorm": cfg.norm.name == "batch"}
+    assert out.norm.name == cfg.norm.name

@@ -161,7 +161,8 @@ def test_dead_and_unfinished_jobs_are_visible(sweep, capsys):
     assert [r["name"] for r in report["unfinished"]] == [starting.name]
     text = status_text(sweep, capsys)
     assert f"pid {proc.pid}" in text and "DEAD? (its lock is free" in text
-    assert f"unfinished (no process trains there: starting, or killed before it began):\n  {starting.name}  last change" in text
+    assert ("unfinished (no process trains there: starting, or stopped before the end; a relaunch "
+            f"resumes it):\n  {starting.name}  last change") in text
 
 
 def test_corrupt_result_is_counted_not_fatal(sweep, capsys):
@@ -176,42 +177,91 @@ def test_corrupt_result_is_counted_not_fatal(sweep, capsys):
     assert f"  {path}  result.json not valid JSON" in text
 
 
-def test_total_follows_hydra_sweeper_semantics(sweep):
+def _plan(sweep: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    """`gan-train ... launcher=plan` into `sweep`: what every launch writes first."""
+    return subprocess.run(
+        [sys.executable, "-m", "benchmark.train", "launcher=plan", *overrides,
+         f"hydra.sweep.dir={sweep}"], cwd=sweep.parent, capture_output=True, text=True,
+        timeout=300)
+
+
+def test_jobs_come_from_the_plan_not_from_multirun_yaml(sweep):
+    # the sweeper's params in multirun.yaml are no longer read: editing them changes nothing
     multirun = OmegaConf.load(sweep / "multirun.yaml")
-    # command-line overrides of a key replace the sweeper's param of that key...
     multirun.hydra.sweeper.params = {"gan": "ns_gan,lsgan,wgan", "seed": "range(0,5)"}
     OmegaConf.save(multirun, sweep / "multirun.yaml")
     report = sweep_status(sweep)
     assert report["total"] == 4 and report["counts"]["completed"] == 4
-    # ...and a param the command line does not set multiplies: 2 x 2 x 3 new jobs, 0 started;
-    # the four old dirs are from another sweep (their names lack gan.lr)
-    multirun.hydra.sweeper.params["gan.lr"] = "1e-4,2e-4,3e-4"
-    OmegaConf.save(multirun, sweep / "multirun.yaml")
+    # a new plan into the same dir (here a 2 x 2 x 3 sweep over gan.lr) is the job list now:
+    # 12 jobs, none started; the four old run dirs are from another sweep (no gan.lr in names)
+    p = _plan(sweep, *TINY_SWEEP, "gan.lr=1e-4,2e-4,3e-4")
+    assert p.returncode == 0, p.stdout + p.stderr
     report = sweep_status(sweep)
     assert report["total"] == 12
     assert report["counts"]["not_started"] == 12 and report["counts"]["completed"] == 0
     assert sorted(report["other_run_dirs"]) == sorted(JOBS)
     assert f"{COMMON},gan.lr=0.0001,gan=ns_gan,seed=0,{TAIL}" in report["not_started"]
+    plan = [json.loads(line) for line in (sweep / "plan.jsonl").read_text().splitlines()]
+    assert report["not_started"] == [job["name"] for job in plan]  # in the sweep's order
 
 
-def test_glob_and_range_sweeps_expand_like_hydra(sweep):
-    """glob() lists the config group in the sweep's own config sources (here: conf/gan)."""
-    multirun = OmegaConf.load(sweep / "multirun.yaml")
-    task = [o for o in multirun.hydra.overrides.task if not o.startswith(("gan=", "seed="))]
-    multirun.hydra.overrides.task = [*task, "gan=glob([ls*,ns_*])", "seed=range(0,2)"]  # lsgan, ns_gan
-    OmegaConf.save(multirun, sweep / "multirun.yaml")
+def test_jobs_kept_back_by_the_plan_are_listed_with_their_problem(tmp_path, capsys):
+    # MNIST's files are not under data.root: its jobs are planned, and would never be launched
+    sweep, data = tmp_path / "planned", tmp_path / "no_data"
+    p = _plan(sweep, "gan=ns_gan,lsgan", "dataset=digits,mnist", f"data.root={data}")
+    assert p.returncode == 2, p.stdout + p.stderr
     report = sweep_status(sweep)
-    assert report["total"] == 4, report["total_error"]
-    assert report["counts"]["completed"] == 4 and not report["other_run_dirs"]
+    assert report["launcher"] == "ganbench_plan"
+    assert report["total"] == 4 and report["counts"]["not_started"] == 4
+    assert sorted(b["name"] for b in report["blocked"]) == sorted(
+        n for n in report["not_started"] if "dataset=mnist" in n)
+    assert all(b["problems"] == [report["blocked"][0]["problems"][0]] for b in report["blocked"])
+    assert report["blocked"][0]["problems"][0].startswith(f"MNIST not found in {data}. Expected:")
+    text = status_text(sweep, capsys)
+    assert (f"not launched (2): they would fail at start (plan.jsonl has each one's problems):\n"
+            f"  [2 jobs] MNIST not found in {data}. Expected:") in text
 
 
-def test_unknown_sweeper_still_counts_what_is_there(sweep):
+def test_slurm_tasks_of_jobs_without_a_result_are_shown(sweep, capsys):
+    """launch.jsonl (written by launcher=slurm) names the task of a job that never began or was
+    cancelled mid-run; gan-status shows it, and that task's logs."""
+    gone, cancelled = sweep / JOBS[0], sweep / JOBS[1]
+    shutil.rmtree(gone)
+    for f in ("result.json", "generator.pt"):
+        (cancelled / f).unlink()
+    (sweep / "launch.jsonl").write_text("".join(
+        json.dumps({"index": i, "name": name, "slurm_job_id": f"7_{i}", "submitted": 0}) + "\n"
+        for i, name in enumerate(JOBS[:2])))
     multirun = OmegaConf.load(sweep / "multirun.yaml")
-    multirun.hydra.sweeper = {"_target_": "hydra_plugins.hydra_optuna_sweeper.OptunaSweeper"}
+    multirun.hydra.launcher = {"submitit_folder": "${hydra.sweep.dir}/.submitit/%j"}
     OmegaConf.save(multirun, sweep / "multirun.yaml")
+    log = sweep / ".submitit" / "7_1" / "7_1_0_log.err"
+    log.parent.mkdir(parents=True)
+    log.write_text("slurmstepd: *** JOB 7_1 CANCELLED ***\n")
     report = sweep_status(sweep)
-    assert report["total"] is None and "OptunaSweeper" in report["total_error"]
-    assert report["counts"]["completed"] == 4 and report["counts"]["not_started"] is None
+    assert report["submitted"] == {gone.name: "7_0"}
+    (run,) = report["unfinished"]
+    assert run["slurm_job_id"] == "7_1" and str(log) in run["logs"]
+    text = status_text(sweep, capsys)
+    assert f"  {gone.name}  (submitted: slurm 7_0)" in text
+    assert f"  {cancelled.name}  last change" in text and f"slurm 7_1\n      log: {log}" in text
+
+
+def test_a_sweep_dir_without_a_plan_counts_its_run_dirs(sweep, capsys):
+    (sweep / "plan.jsonl").unlink()  # a sweep launched before plans existed
+    report = sweep_status(sweep)
+    assert report["total"] == 4 and report["counts"]["completed"] == 4
+    assert report["counts"]["not_started"] is None and "no plan.jsonl" in report["total_error"]
+    assert "not started  ?" in status_text(sweep, capsys)
+
+
+def test_a_truncated_plan_line_is_skipped_and_said(sweep):
+    path = sweep / "plan.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:3] + [lines[3][:50]]) + "\n")
+    report = sweep_status(sweep)
+    assert report["total"] == 3 and report["total_error"] == "plan.jsonl: 1 unreadable line(s) skipped"
+    assert report["other_run_dirs"] == [JOBS[3]]
 
 
 @pytest.mark.parametrize("case", ["missing", "file", "run_dir", "no_multirun", "bad_yaml"])
@@ -221,7 +271,7 @@ def test_not_a_sweep_dir_exits_2(case, real_sweep, tmp_path, capsys):
         target.write_text("")
     elif case == "run_dir":
         target = real_sweep / JOBS[0]
-    elif case == "no_multirun":
+    elif case == "no_multirun":  # neither multirun.yaml nor plan.jsonl
         target.mkdir()
     elif case == "bad_yaml":
         target.mkdir()
@@ -247,7 +297,8 @@ def test_console_script_is_fast_and_never_imports_torch(real_sweep):
     probe = subprocess.run(
         [sys.executable, "-c",
          "import sys, benchmark.status as s; s.sweep_status(sys.argv[1]);"
-         "print(sorted(m for m in ('torch', 'benchmark.train', 'benchmark.data') if m in sys.modules))",
+         "print(sorted(m for m in ('torch', 'benchmark.train', 'benchmark.data', 'hydra._internal')"
+         " if m in sys.modules))",
          str(real_sweep)],
         capture_output=True, text=True, cwd=REPO,
     )

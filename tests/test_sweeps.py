@@ -46,6 +46,10 @@ def test_study_phases(sweep, space, samples):
     cfg = _compose(f"+sweep={sweep}", "dataset=cifar10", "gan=wgan_gp", "sample=7")
     params = cfg.hydra.sweeper.params
     assert params.gan == OBJECTIVES and params.sample == samples
+    # compare_gan@49495fd generate_tasks_lib.GetTasks: phase1_gan8_{mnist,fashionmnist,cifar,
+    # celeba,triangles}_sample100_rep1; phase 2 (sample50) and phase 3 without triangles
+    study = "mnist,fashion_mnist,cifar10,celeba" + (",triangles" if sweep == "phase1_wide" else "")
+    assert params.dataset == study
     assert cfg.search.name == space and cfg.phase == sweep
     assert cfg.train.epochs == 100 and cfg.eval.every_epochs == 5  # the study's CIFAR-10 length
     assert cfg.eval.num_samples == 10_000 and cfg.arch.bn_momentum == 1e-3
@@ -70,6 +74,8 @@ def test_phase3_reruns_the_selected_sample_over_50_seeds(tmp_path):
     best = _selection(tmp_path)
     cfg = _compose("+sweep=phase3_seeds", "dataset=mnist", "gan=began", f"best={best}")
     assert cfg.hydra.sweeper.params.seed == "range(0,50)"
+    # GetTasks@49495fd: phase3_mnist, _fashionmnist, _cifar, _celeba (num_repeat=50)
+    assert cfg.hydra.sweeper.params.dataset == "mnist,fashion_mnist,cifar10,celeba"
     assert cfg.sample == 18 and cfg.train.epochs == 20 and cfg.phase == "phase3_seeds"
     assert _compose("+sweep=phase3_seeds", "dataset=cifar10", "gan=began",
                     f"best={best}").sample == 19

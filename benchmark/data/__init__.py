@@ -30,7 +30,10 @@ def build_dataset(cfg: Any) -> Data:
     from omegaconf import OmegaConf
 
     if OmegaConf.is_config(cfg):  # the training schedule's keys are not the builder's
-        cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in SCHEDULE_KEYS])
+        # Resolved first: a bare copy of the node would lose interpolations into the root
+        # config (`root: ${data.root}`).
+        node = OmegaConf.to_container(cfg, resolve=True)
+        cfg = OmegaConf.create({k: v for k, v in node.items() if k not in SCHEDULE_KEYS})
     try:
         data = instantiate(cfg)
     except InstantiationException as e:

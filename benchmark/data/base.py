@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +22,11 @@ class Data:
 
     Images are uint8 (N, C, H, W) in 0..255; point data (toys) is float32 (N, D).
     Tensors are treated as immutable: `fingerprint()` is cached after the first call.
+
+    What some metrics need besides the splits, offered by the datasets that have it (None
+    otherwise): `modes`/`mode_std` (the toys' mixture: mode coverage), `holdout` (real samples
+    seen neither in training nor in the FID reference: the triangles' recall targets) and
+    `manifold` (the known data manifold: the triangles' geometry, for precision).
     """
 
     name: str
@@ -30,6 +36,7 @@ class Data:
     test_labels: torch.Tensor | None = None
     modes: torch.Tensor | None = None
     mode_std: float | None = None
+    holdout: torch.Tensor | None = None
     _fingerprint: str | None = field(default=None, init=False, repr=False)
 
     @property
@@ -41,6 +48,11 @@ class Data:
     def sample_shape(self) -> tuple[int, ...]:
         """Shape of one sample, e.g. (1, 28, 28) or (2,)."""
         return tuple(self.train.shape[1:])
+
+    @property
+    def manifold(self) -> Any | None:
+        """The known data manifold, for metrics that measure a distance to it; None here."""
+        return None
 
     @property
     def num_classes(self) -> int | None:
@@ -76,6 +88,7 @@ class Data:
             test_labels=move(self.test_labels),
             modes=move(self.modes),
             mode_std=self.mode_std,
+            holdout=move(self.holdout),
         )
         # Same content, so the digest carries over; saves re-hashing (and a copy back from the GPU).
         moved._fingerprint = self._fingerprint
@@ -88,6 +101,8 @@ class Data:
             h.update(self.name.encode())
             for key in ("train", "test", "train_labels", "test_labels"):
                 t = getattr(self, key)
+                # Not the hold-out split: it comes from the same builder call as train and test,
+                # and leaving it out keeps every digest (a cache key) as it was before it existed.
                 # Field name and None-ness go in too, so (x, labels=None) and (x, labels) differ.
                 h.update(f"|{key}:".encode())
                 if t is None:

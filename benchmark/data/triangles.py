@@ -95,18 +95,20 @@ class TriangleGeometry:
 
 @dataclass(eq=False)
 class TrianglesData(Data):
-    """:class:`Data` plus the hold-out split (for recall) and the geometry (for precision)."""
+    """:class:`Data` with a hold-out split (recall's targets) and its geometry, offered to the
+    metrics as the known manifold (precision)."""
 
-    holdout: Tensor | None = None
     geometry: TriangleGeometry = field(default_factory=TriangleGeometry)
 
+    @property
+    def manifold(self) -> TriangleGeometry:
+        return self.geometry
+
     def to(self, device: torch.device | str) -> TrianglesData:
-        base = super().to(device)
+        base = super().to(device)  # the splits, hold-out included, and the digest
         kept = {f.name: getattr(base, f.name) for f in dataclasses.fields(Data) if f.init}
-        holdout = None if self.holdout is None else self.holdout.to(device)
-        moved = TrianglesData(**kept, holdout=holdout, geometry=self.geometry)
-        # The hold-out split comes from the same config as train and test, so the digest holds.
-        moved._fingerprint = self._fingerprint
+        moved = TrianglesData(**kept, geometry=self.geometry)
+        moved._fingerprint = base._fingerprint
         return moved
 
 

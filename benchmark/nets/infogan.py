@@ -12,13 +12,15 @@ discriminator) and `VAE.py` (Gaussian encoder).
 [N] is the discriminator's `norm` (benchmark.nets.norms): none, batch (the study's BN switch) or
 layer (LayerNorm after an FC, GroupNorm(1, C) over (C, H, W) after a conv, where BN would be).
 
-The VAE's decoder is the generator. Weights use the study's N(0, 0.02) init and its batch-norm
-settings (epsilon 1e-3, moving-average decay 0.999).
+The VAE's decoder is the generator's layers with ReLU in place of leaky ReLU (compare_gan v1
+`VAE.decoder`: tf.nn.relu after each batch norm); `generator(..., activation="relu")` builds it.
+Weights use the study's N(0, 0.02) init and its batch-norm settings (epsilon 1e-3, moving-average
+decay 0.999).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from torch import nn
 
@@ -33,6 +35,10 @@ from benchmark.nets.blocks import (
     scaled,
 )
 from benchmark.nets.norms import check_arch_norm
+
+# The generator's hidden activation: lrelu (0.2) is compare_gan v1's `abstract_gan.generator`
+# (every GAN), relu its `VAE.decoder` (same layers otherwise; VAE.py@49495fd).
+GENERATOR_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"lrelu": lrelu, "relu": nn.ReLU}
 
 
 def image_shape(shape: Sequence[int]) -> tuple[int, int, int]:
@@ -68,18 +74,23 @@ class InfoGAN:
         self.c128 = scaled(128, width)
         self.c1024 = scaled(1024, width)
 
-    def generator(self, z_dim: int, shape: Sequence[int]) -> nn.Module:
+    def generator(self, z_dim: int, shape: Sequence[int], activation: str = "lrelu") -> nn.Module:
         """(B, z_dim) -> (B, C, H, W) in [0, 1].
 
-        Leaky ReLU (0.2) as in compare_gan's `abstract_gan.generator` (the paper's table says
-        ReLU; the code that produced its numbers uses lrelu).
+        `activation` after each of the three batch norms: "lrelu" (0.2), compare_gan's
+        `abstract_gan.generator` for every GAN (the paper's table says ReLU; the code that
+        produced its numbers uses lrelu); "relu", compare_gan's `VAE.decoder` (same layers).
         """
+        if activation not in GENERATOR_ACTIVATIONS:
+            raise ValueError(f"generator activation={activation!r} is not known; "
+                             f"valid: {tuple(GENERATOR_ACTIVATIONS)}")
+        act = GENERATOR_ACTIVATIONS[activation]
         out_shape = image_shape(shape)
         m = self.bn_momentum
         return _studied(nn.Sequential(
-            *fc(z_dim, self.c1024, norm="batch", activation=lrelu(), bn_momentum=m),
+            *fc(z_dim, self.c1024, norm="batch", activation=act(), bn_momentum=m),
             *deconv_up(self.c1024, self.c128, self.c64, out_shape, norm="batch",
-                       activation=lrelu, bn_momentum=m),
+                       activation=act, bn_momentum=m),
         ))
 
     def critic(self, shape: Sequence[int], norm: str) -> nn.Module:

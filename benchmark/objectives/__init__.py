@@ -14,10 +14,10 @@ is none.
 
 from benchmark.objectives.base import Logs, Objective
 from benchmark.objectives.energy import EBGAN, MAGAN
-from benchmark.objectives.gans import BEGAN, DRAGAN, LSGAN, MMGAN, NSGAN, WGAN, WGANGP
+from benchmark.objectives.gans import BEGAN, GAN
 from benchmark.objectives.ipm import CramerGAN, FisherGAN, McGAN
 from benchmark.objectives.mmd import GMMN, MMDGAN
 from benchmark.objectives.vae import VAE
 
-__all__ = ["BEGAN", "DRAGAN", "EBGAN", "GMMN", "LSGAN", "MAGAN", "MMDGAN", "MMGAN", "NSGAN",
-           "VAE", "WGAN", "WGANGP", "CramerGAN", "FisherGAN", "Logs", "McGAN", "Objective"]
+__all__ = ["BEGAN", "EBGAN", "GAN", "GMMN", "MAGAN", "MMDGAN", "VAE", "CramerGAN", "FisherGAN",
+           "Logs", "McGAN", "Objective"]

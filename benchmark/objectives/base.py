@@ -36,6 +36,10 @@ class Objective:
     # another group (e.g. `gan=began loss=hinge`) is a config error (benchmark.composition).
     composes: ClassVar[tuple[str, ...]] = ()
 
+    def build_generator(self, arch: Architecture, z_dim: int, shape: Sequence[int]) -> nn.Module:
+        """Build G: the architecture's generator (the VAE swaps in its decoder's activation)."""
+        return arch.generator(z_dim, shape)
+
     def build_discriminator(
         self, arch: Architecture, shape: Sequence[int], z_dim: int, norm: str
     ) -> nn.Module:

@@ -1,5 +1,5 @@
-"""GAN objectives composed of a loss and a penalty (`GAN`), the study's as compositions (MM GAN,
-NS GAN, LSGAN, WGAN, WGAN-GP, DRAGAN), and BEGAN.
+"""GAN objectives composed of a loss and a penalty (`GAN`; the study's MM GAN, NS GAN, LSGAN,
+WGAN, WGAN-GP and DRAGAN are its presets, conf/gan/), and BEGAN.
 
 Each follows compare_gan v1 (`src/gans/*.py`); where that code differs from the papers, the
 docstring says which we follow. Losses are in `losses.py`, penalty terms in `penalties.py`.
@@ -14,7 +14,7 @@ import torch
 from hydra.utils import get_method
 from torch import Tensor, nn
 
-from benchmark.objectives import losses, penalties
+from benchmark.objectives import losses
 from benchmark.objectives.base import Logs, Objective, detached, fake_batch
 
 # (D(x), D(G(z))) -> (real term, fake term); D(G(z)) -> G's loss; (D, x, G(z)) -> penalty term.
@@ -107,110 +107,63 @@ def _function(f: Callable | str) -> Callable:
     return get_method(f) if isinstance(f, str) else f
 
 
-class MMGAN(GAN):
-    """Minimax GAN (Goodfellow et al. 2014): loss=mm, penalty=none.
-
-    D: E[-log sigma(D(x))] + E[-log(1 - sigma(D(G(z))))];  G: E[log(1 - sigma(D(G(z))))].
-    """
-
-    def __init__(self) -> None:
-        super().__init__(losses.bce_real_fake, losses.mm_generator)
-
-
-class NSGAN(GAN):
-    """Non-saturating GAN (Goodfellow et al. 2014): loss=ns, penalty=none.
-
-    D: as MM GAN;  G: E[-log sigma(D(G(z)))].
-    """
-
-    def __init__(self) -> None:
-        super().__init__(losses.bce_real_fake, losses.ns_generator)
-
-
-class LSGAN(GAN):
-    """Least-squares GAN (Mao et al. 2017), on sigmoid(D) as the study's code: loss=ls.
-
-    D: 0.5 E[(sigma(D(x)) - 1)^2] + 0.5 E[sigma(D(G(z)))^2];  G: 0.5 E[(sigma(D(G(z))) - 1)^2].
-    (The LSGAN paper uses D's raw output; compare_gan LSGAN.py squares the sigmoid output.)
-    """
-
-    def __init__(self) -> None:
-        super().__init__(losses.least_squares_d, losses.least_squares_g)
-
-
-class WGAN(GAN):
-    """Wasserstein GAN with weight clipping (Arjovsky et al. 2017): loss=wasserstein + clip.
-
-    Critic: E[f(G(z))] - E[f(x)];  G: -E[f(G(z))];  after each critic step every critic
-    parameter (batch-norm scales and shifts included, as compare_gan clips every D variable)
-    is clamped to [-clip, clip].
-    """
-
-    def __init__(self, clip: float = 0.01) -> None:
-        super().__init__(losses.wasserstein_d, losses.wasserstein_g, clip=clip)
-
-
-class WGANGP(GAN):
-    """WGAN with gradient penalty (Gulrajani et al. 2017): loss=wasserstein, penalty=wgan_gp.
-
-    Critic: E[f(G(z))] - E[f(x)] + penalty * E[(||grad f(x^)|| - 1)^2],
-    x^ = x + alpha (G(z) - x), alpha ~ U[0, 1] per sample;  G: -E[f(G(z))].
-    The norm is sqrt(1e-4 + sum grad^2) over all non-batch dims, as compare_gan WGAN_GP.py.
-    """
-
-    def __init__(self, penalty: float = 10.0) -> None:
-        super().__init__(losses.wasserstein_d, losses.wasserstein_g, penalties.wgan_gp, penalty)
-
-
-class DRAGAN(GAN):
-    """DRAGAN (Kodali et al. 2017): NS GAN + a gradient penalty around the data (loss=ns,
-    penalty=dragan).
-
-    D: NS GAN's D loss + penalty * E[(sqrt(1e-4 + ||grad sigma(D(x^))||^2) - 1)^2],
-    x_p = x + 0.5 std(x) U[0, 1) (std over the batch, noise per element),
-    x^ = x + alpha (x_p - x), alpha ~ U[0, 1] per sample;  G: NS GAN's.
-
-    The gradient is of D's sigmoid output, as in compare_gan DRAGAN.py (which differentiates
-    D's probability output, unlike its WGAN-GP, which differentiates the critic's logits) and as
-    in the paper's formula, whose D is a probability.
-    """
-
-    def __init__(self, penalty: float = 10.0) -> None:
-        super().__init__(losses.bce_real_fake, losses.ns_generator, penalties.dragan, penalty)
+# When BEGAN's balance gamma L(x) - L(G(z)) is measured for the k update (see BEGAN).
+BEGAN_K_ERRORS = ("after_update", "before_update")
 
 
 class BEGAN(Objective):
     """Boundary equilibrium GAN (Berthelot et al. 2017); D is an auto-encoder.
 
     L(v) = mean |v - D(v)|;  D: L(x) - k_t L(G(z));  G: L(G(z));
-    k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1), k_0 = 0.
+    k_{t+1} = k_t + lambda_k (gamma L(x) - L(G(z))), k_0 = 0, clipped to [0, 1] if `k_clip`.
 
-    k is updated after every D step (n_disc times per G step), as the study's code does, from
-    that step's detached L(x) and L(G(z)) (compare_gan recomputed them after the update, a
-    second forward pass we skip). The paper clips k to [0, 1]; compare_gan did not; we clip.
-    Logs: d_loss, d_real = L(x), d_fake = L(G(z)), k, M (convergence measure
-    L(x) + |gamma L(x) - L(G(z))|); g_loss.
+    k is updated once per D step (n_disc times per G step), as compare_gan v1 does (its
+    `after_training_step_hook` runs after every step; BEGAN.py@49495fd). The two switches:
+
+    k_clip: false (default; the study's `update_k` assigns k + lambda (gamma L(x) - L(G(z)))
+        unclipped, so k can go negative or above 1) | true (the paper's k_t in [0, 1]).
+    k_errors: which L(x), L(G(z)) enter the balance.
+        "after_update" (default; the study): re-measured on the same real batch and z once the
+        step's updates are done: after the D step with the updated D (L(G(z)) reuses the D
+        step's G(z): G has not changed since); for the last D step before a G step, after that
+        G step, with the updated G as well. (compare_gan ran one step as D update, G update
+        when due, then the k update on that step's batch and z; its G update comes right after
+        the D update that precedes it in our loop too, so the same D step's k sees the new G.)
+        Costs two extra D forwards per D step and a G + D forward per G step, without grads.
+        "before_update": the errors of the D step's own forward pass, from before its update
+        (no extra forward; ours before, and the common BEGAN implementations' order).
+    Logs: d_loss, d_real = L(x), d_fake = L(G(z)), k (the k this D step used), M (convergence
+    measure L(x) + |gamma L(x) - L(G(z))|); g_loss.
     """
 
     discriminator_kind: ClassVar[str] = "autoencoder"
 
-    def __init__(self, gamma: float = 0.75, lambda_k: float = 1e-3) -> None:
+    def __init__(self, gamma: float = 0.75, lambda_k: float = 1e-3, k_clip: bool = False,
+                 k_errors: str = "after_update") -> None:
         if not 0 <= gamma <= 1:
             raise ValueError(f"BEGAN gamma must be in [0, 1]; got {gamma}")
         if lambda_k < 0:
             raise ValueError(f"BEGAN lambda_k must be >= 0; got {lambda_k}")
+        if k_errors not in BEGAN_K_ERRORS:
+            raise ValueError(f"BEGAN k_errors={k_errors!r} is not known; valid: {BEGAN_K_ERRORS}")
         self.gamma = gamma
         self.lambda_k = lambda_k
+        self.k_clip = bool(k_clip)
+        self.k_errors = k_errors
         # A tensor on the data's device once updated (no host sync per step); a float before.
         self.k: Tensor | float = 0.0
-        self._last_errors: tuple[Tensor, Tensor] | None = None
+        # From d_loss to after_d_step: (G, real, z, G(z), L(x), L(G(z))) of the D step.
+        self._d_step: tuple[nn.Module, Tensor, Tensor, Tensor, Tensor, Tensor] | None = None
+        # From after_d_step to after_g_step ("after_update"): (k before the last D step's
+        # update, its re-measured L(x), G, D, z), to redo that update with the new G.
+        self._pending: tuple[Tensor | float, Tensor, nn.Module, nn.Module, Tensor] | None = None
 
     def d_loss(self, G: nn.Module, D: nn.Module, real: Tensor, z: Tensor) -> tuple[Tensor, Logs]:
         fake = fake_batch(G, z)
         real_err = losses.l1_reconstruction(real, D(real))
         fake_err = losses.l1_reconstruction(fake, D(fake))
         loss = real_err - self.k * fake_err
-        self._last_errors = (real_err.detach(), fake_err.detach())
+        self._d_step = (G, real, z, fake, real_err.detach(), fake_err.detach())
         k = torch.as_tensor(self.k, dtype=real_err.dtype, device=real_err.device)
         m = losses.began_convergence(real_err, fake_err, self.gamma)
         return loss, detached(d_loss=loss, d_real=real_err, d_fake=fake_err, k=k, M=m)
@@ -220,11 +173,35 @@ class BEGAN(Objective):
         loss = losses.l1_reconstruction(fake, D(fake))
         return loss, detached(g_loss=loss)
 
+    def k_step(self, k: Tensor | float, real_err: Tensor, fake_err: Tensor) -> Tensor:
+        """k + lambda_k (gamma L(x) - L(G(z))), clipped to [0, 1] when `k_clip`."""
+        k = torch.as_tensor(k, dtype=real_err.dtype, device=real_err.device)
+        k = k + self.lambda_k * (self.gamma * real_err - fake_err)
+        return k.clamp(0.0, 1.0) if self.k_clip else k
+
     def after_d_step(self, D: nn.Module) -> None:
-        if self._last_errors is None:
+        if self._d_step is None:
             return
-        real_err, fake_err = self._last_errors
-        self.k = losses.began_k_update(self.k, real_err, fake_err, self.gamma, self.lambda_k)
+        G, real, z, fake, real_err, fake_err = self._d_step
+        self._d_step = None
+        if self.k_errors == "before_update":
+            self.k = self.k_step(self.k, real_err, fake_err)
+            return
+        with torch.no_grad():
+            real_err = losses.l1_reconstruction(real, D(real))
+            fake_err = losses.l1_reconstruction(fake, D(fake))
+        self._pending = (self.k, real_err, G, D, z)
+        self.k = self.k_step(self.k, real_err, fake_err)
+
+    def after_g_step(self) -> None:
+        if self._pending is None:
+            return
+        k_before, real_err, G, D, z = self._pending
+        self._pending = None
+        with torch.no_grad():
+            fake = G(z)
+            fake_err = losses.l1_reconstruction(fake, D(fake))
+        self.k = self.k_step(k_before, real_err, fake_err)
 
     def state_dict(self) -> dict[str, Any]:
         return {"k": float(self.k)}

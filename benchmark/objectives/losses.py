@@ -85,17 +85,6 @@ def l1_reconstruction(x: Tensor, reconstruction: Tensor) -> Tensor:
     return (x - reconstruction).abs().mean()
 
 
-def began_k_update(
-    k: Tensor | float, real_err: Tensor, fake_err: Tensor, gamma: float, lambda_k: float
-) -> Tensor:
-    """BEGAN's equilibrium control: k <- clip(k + lambda_k * (gamma * L(x) - L(G(z))), 0, 1).
-
-    The paper clips k to [0, 1]; compare_gan's BEGAN.py did not (k could go negative).
-    """
-    k = torch.as_tensor(k, dtype=real_err.dtype, device=real_err.device)
-    return (k + lambda_k * (gamma * real_err - fake_err)).clamp(0.0, 1.0)
-
-
 def began_convergence(real_err: Tensor, fake_err: Tensor, gamma: float) -> Tensor:
     """BEGAN's convergence measure M = L(x) + |gamma * L(x) - L(G(z))|."""
     return real_err + (gamma * real_err - fake_err).abs()

@@ -3,7 +3,7 @@ GMMN (a fixed kernel on the data itself, no discriminator). Losses in `family_lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from torch import Tensor, nn
@@ -14,7 +14,6 @@ from benchmark.objectives.embedding import EmbeddingObjective
 from benchmark.objectives.penalties import gradient_penalty, interpolate
 
 KERNELS = ("rq", "rbf")
-Kernel = Callable[[Tensor, Tensor], Tensor]
 
 
 def _positive(name: str, values: Sequence[float]) -> tuple[float, ...]:

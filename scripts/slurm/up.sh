@@ -325,6 +325,21 @@ main() {
   done
   say "cluster ready (partition '$PARTITION', $CPUS CPUs); stop it with scripts/slurm/down.sh"
   sinfo -N -o '%N %P %t %c %m'
+  try_it
+}
+
+# A sweep that runs on this cluster as it is: no GPUs (no gres), 1 CPU per task, the node's
+# memory; 2-D data, which needs no dataset files. conf/launcher/slurm.yaml's defaults ask for a
+# GPU, 4 CPUs and 16 GB, which a real cluster has and this one need not.
+LOCAL_OVERRIDES="hydra.launcher.gpus_per_node=0 hydra.launcher.cpus_per_task=1 hydra.launcher.mem_gb=null"
+try_it() {
+  local here repo train
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  repo=$(cd "$here/../.." && pwd)
+  train=$repo/.venv/bin/gan-train
+  [ -x "$train" ] || train=gan-train
+  echo "try it (a 2x2 sweep on this cluster, ~1 min; add +sweep=... or your own overrides):"
+  echo "  $train -m launcher=slurm $LOCAL_OVERRIDES dataset=ring8 gan=ns_gan,lsgan seed=0,1 train.steps=500 eval.every=250"
 }
 
 main "$@"

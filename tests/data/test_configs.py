@@ -1,4 +1,5 @@
-"""conf/dataset/*.yaml instantiate to the right builders, as Hydra does it."""
+"""conf/dataset/*.yaml build the right datasets through build_dataset (Hydra's instantiate of the
+node, less the training-schedule keys, errors unwrapped)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from benchmark.data import Data, DatasetNotFoundError, build_dataset
+from benchmark.data import SCHEDULE_KEYS, Data, DatasetNotFoundError, build_dataset
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "dataset"
 NAMES = ["mnist", "fashion_mnist", "cifar10", "celeba", "digits", "ring8", "grid25", "triangles"]
@@ -41,7 +42,7 @@ def test_all_configs_present() -> None:
 def test_offline_configs_instantiate(
     name: str, overrides: dict, shape: tuple, tmp_path: Path
 ) -> None:
-    d = instantiate(_cfg(name, tmp_path, **overrides).dataset)
+    d = build_dataset(_cfg(name, tmp_path, **overrides).dataset)
     assert isinstance(d, Data)
     assert d.name == name
     assert d.sample_shape == shape
@@ -49,16 +50,18 @@ def test_offline_configs_instantiate(
 
 def test_image_config_reads_root(tmp_path: Path, idx_writer) -> None:
     idx_writer(tmp_path, "MNIST", n_train=3, n_test=2)
-    d = instantiate(_cfg("mnist", tmp_path).dataset)
+    d = build_dataset(_cfg("mnist", tmp_path).dataset)
     assert d.name == "mnist" and d.train.shape == (3, 1, 28, 28) and d.train.dtype == torch.uint8
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10", "celeba"])
 def test_image_configs_report_missing_root(name: str, tmp_path: Path) -> None:
     cfg = _cfg(name, tmp_path / "empty")
-    # Plain instantiate hides the error inside Hydra's wrapper; build_dataset unwraps it.
+    # Plain instantiate (of the builder's own keys) hides the error inside Hydra's wrapper;
+    # build_dataset unwraps it.
+    node = OmegaConf.to_container(cfg.dataset, resolve=True)
     with pytest.raises(InstantiationException) as info:
-        instantiate(cfg.dataset)
+        instantiate({k: v for k, v in node.items() if k not in SCHEDULE_KEYS})
     assert isinstance(info.value.__cause__, DatasetNotFoundError)
     with pytest.raises(DatasetNotFoundError, match="download") as info:
         build_dataset(cfg.dataset)

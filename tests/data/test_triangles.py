@@ -10,9 +10,9 @@ import pytest
 import scipy.ndimage
 import torch
 from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
 from matplotlib.path import Path as MplPath
 
+from benchmark.data import build_dataset
 from benchmark.data import triangles as tri
 from benchmark.data.triangles import TriangleGeometry, TrianglesData, generate, triangles
 from benchmark.metrics.features import ClassifierFeatures
@@ -150,7 +150,7 @@ def test_dataset_config_selects_raw_features_and_the_triangles_metric(
     assert cfg.eval.options.triangles.delta == 4.0
     # The command line still wins.
     assert chosen.features._target_.endswith("InceptionFeatures") and list(chosen.eval.metrics) == ["fid"]
-    data = instantiate(cfg.dataset)
+    data = build_dataset(cfg.dataset)
     assert isinstance(data, TrianglesData) and len(data.train) == 48
     # No labels: the classifier extractor cannot be trained on it, and says so.
     with pytest.raises(ValueError, match="labelled images"):

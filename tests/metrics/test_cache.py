@@ -113,35 +113,38 @@ def test_failed_compute_leaves_nothing(tmp_path: Path) -> None:
 
 
 # A sweep's first wave: many runs on an empty cache ask for the same reference statistics (and
-# floor) at once. Each worker runs the real path (FID.reference / FID.floor → compute_once →
-# the feature pass); the compute methods are wrapped only to log each computation.
+# floor) at once. Each worker runs the real path (Evaluator.prepare → Reference.stats and
+# fid.floor → compute_once → the feature pass); compute_once is wrapped only to log each
+# computation it makes.
 WORKER = """
 import hashlib, os, sys, time
 from pathlib import Path
 
 from benchmark.data.toys import ring8
+from benchmark.metrics import cache, fid
+from benchmark.metrics.evaluator import Evaluator
 from benchmark.metrics.features import RawFeatures
-from benchmark.metrics.fid import FID
 
 root, me, nproc = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 data = ring8(n_train=2000, n_test=2000)
-fid = FID(data, RawFeatures(data), num_samples=1000)
+ev = Evaluator(data, RawFeatures(data), ["fid"], num_samples=1000)
+compute_once = cache.compute_once
 
-def counted(method):
-    def wrapper(self):
+def counted(path, compute, *args, fields=None, **kwargs):
+    def logged():
         with open(root / "computations.log", "a") as f:
-            f.write(f"{method.__name__} {me}\\n")
+            f.write(f"{fields['kind']} {me}\\n")
         time.sleep(0.3)  # long enough that the others are waiting on the lock
-        return method(self)
-    return wrapper
+        return compute()
+    return compute_once(path, logged, *args, fields=fields, **kwargs)
 
-FID._compute_reference = counted(FID._compute_reference)
-FID._compute_floor = counted(FID._compute_floor)
+cache.compute_once = counted
 (root / f"ready-{me}").touch()
 while len(list(root.glob("ready-*"))) < nproc:  # start barrier: all race for the lock together
     time.sleep(0.005)
-ref = fid.reference()
-floor = fid.floor()
+ev.prepare()
+ref = ev.reference.stats()
+floor = fid.floor(ev.reference, ev.num_samples)
 print(os.environ["GANBENCH_CACHE"], hashlib.sha256(ref.mu.tobytes() + ref.sigma.tobytes()).hexdigest(),
       ref.n, repr(floor))
 """
@@ -165,5 +168,5 @@ def test_concurrent_processes_compute_reference_stats_once(tmp_path: Path) -> No
     assert line.split()[0] == str(cache) and line.split()[2] == "2000"
     calls = (tmp_path / "computations.log").read_text().split("\n")
     kinds = sorted(c.split()[0] for c in calls if c)
-    assert kinds == ["_compute_floor", "_compute_reference"]  # once each, for all eight
+    assert kinds == ["fid_floor", "fid_reference"]  # once each, for all eight
     assert len(list((cache / "fid_stats").glob("ring8-test-raw-*.npz"))) == 1

@@ -15,10 +15,11 @@ from benchmark.data.toys import ring8
 from benchmark.metrics import cache as cache_module
 from benchmark.metrics import evaluator as evaluator_module
 from benchmark.metrics.cache import ProcessMemo
-from benchmark.metrics.evaluator import METRICS, Evaluator
+from benchmark.metrics.evaluator import METRICS, Evaluator, Generated, register_metric
 from benchmark.metrics.features import ClassifierFeatures, RawFeatures
-from benchmark.metrics.fid import FID
+from benchmark.metrics.frechet import frechet_distance
 from benchmark.metrics.kid import kid
+from benchmark.metrics.stats import RunningStats
 
 PROTOCOL = ("extractor", "extractor_id", "extractor_weights", "n_gen", "n_real",
             "reference_split", "fid_floor")
@@ -39,6 +40,12 @@ def sequential(x: torch.Tensor, calls: list[int] | None = None) -> Callable[[int
     return sample
 
 
+def fid_of(gen: torch.Tensor, real: torch.Tensor) -> float:
+    """FID of raw points by hand: numpy's means and covariances."""
+    g, r = gen.double().numpy(), real.double().numpy()
+    return frechet_distance(g.mean(0), np.cov(g, rowvar=False), r.mean(0), np.cov(r, rowvar=False))
+
+
 @pytest.fixture(scope="module")
 def ring() -> Data:
     return ring8(n_train=3000, n_test=1000)
@@ -56,7 +63,7 @@ def _fewer_kid_subsets(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_metric_on_ring8(ring: Data) -> None:
     ev = Evaluator(ring, RawFeatures(ring), ["fid", "kid", "pr", "modes"], num_samples=1000,
                    batch_size=300)
-    ev.reference()
+    ev.prepare()
     calls: list[int] = []
     got = ev(sequential(ring.train, calls))
     assert calls == [300, 300, 300, 100]  # one draw, batched, whatever the metrics
@@ -68,7 +75,7 @@ def test_every_metric_on_ring8(ring: Data) -> None:
     # The real-vs-real floor: 1000 train points against the test split, below the FID of the
     # generator that drops a mode (further down) and equal to the FID of that same sample.
     idx = torch.randperm(len(ring.train), generator=torch.Generator().manual_seed(0))[:1000]
-    floor = FID(ring, RawFeatures(ring), num_samples=1000)(sequential(ring.train[idx]))["fid"]
+    floor = fid_of(ring.train[idx], ring.test)
     assert got["fid_floor"] == pytest.approx(floor, rel=1e-9) and 0 < got["fid_floor"] < 0.1
     # Train samples against the test split: the same distribution.
     assert got["fid"] < 0.1  # mixture weights vary by ~1/sqrt(125) per mode at n=1000
@@ -88,19 +95,55 @@ def test_every_metric_on_ring8(ring: Data) -> None:
 def test_values_equal_the_single_metric_functions(ring: Data) -> None:
     ev = Evaluator(ring, RawFeatures(ring), ["fid", "kid", "pr"], num_samples=500, batch_size=128)
     got = ev(sequential(ring.train))
-    fid = FID(ring, RawFeatures(ring), num_samples=500, batch_size=128)(sequential(ring.train))
-    assert got["fid"] == fid["fid"]  # same batching, same running stats: bitwise equal
     gen = ring.train[:500]
+    stats = RunningStats(2)
+    for batch in gen.split(128):  # the evaluator's batches: bitwise the same running stats
+        stats.update(batch)
+    g, ref = stats.finalize(), ev.reference.stats()
+    assert got["fid"] == frechet_distance(g.mu, g.sigma, ref.mu, ref.sigma)
+    assert got["fid"] == pytest.approx(fid_of(gen, ring.test), rel=1e-9)
     assert (got["kid_mean"], got["kid_std"]) == kid(gen, ring.test, subsets=10, seed=0)
     from benchmark.metrics.precision_recall import precision_recall
     assert {k: got[k] for k in ("precision", "recall")} == precision_recall(ring.test, gen, k=3)
 
 
-def test_fid_only_is_a_drop_in_for_fid(ring: Data) -> None:
-    shifted = lambda n: torch.randn(n, 2, generator=torch.Generator().manual_seed(n))  # noqa: E731
+def test_fid_alone_keeps_only_the_stats(ring: Data) -> None:
+    # 10k Inception features are 80 MB: kept only when a metric reads them, not for FID.
     ev = Evaluator(ring, RawFeatures(ring), ["fid"], num_samples=600, batch_size=250)
-    fid = FID(ring, RawFeatures(ring), num_samples=600, batch_size=250)
-    assert ev(shifted) == fid(shifted)
+    gen = ev.generate(sequential(ring.train))
+    assert gen.samples is None and gen.features is None and gen.finite
+    assert gen.stats is not None and gen.stats.n == 600
+    got = ev(sequential(ring.train))
+    assert list(got) == ["fid", *PROTOCOL] and ev.keys == ("fid",)
+    assert got["fid"] == pytest.approx(fid_of(ring.train[:600], ring.test), rel=1e-9)
+    both = Evaluator(ring, RawFeatures(ring), ["modes", "kid"], num_samples=600).generate(
+        sequential(ring.train))
+    assert both.stats is None and both.samples.shape == both.features.shape == (600, 2)
+
+
+def test_a_registered_metric_is_computed_and_recorded(ring: Data,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a new metric takes: one registered function (then eval.metrics=[fid,spread]).
+    monkeypatch.setattr(evaluator_module, "METRICS", dict(METRICS))
+
+    @register_metric("spread", ("spread",), reads={"features"},
+                     protocol=lambda ev: {"spread_of": ev.reference.split})
+    def spread(ev: Evaluator, gen: Generated) -> dict[str, float]:
+        assert gen.features is not None
+        return {"spread": float(gen.features.std(0).mean() / ev.reference.features().std(0).mean())}
+
+    ev = Evaluator(ring, RawFeatures(ring), ["fid", "spread"], num_samples=500)
+    got = ev(sequential(ring.train))
+    assert list(got)[:2] == ["fid", "spread"] and got["spread_of"] == "test"
+    assert got["spread"] == pytest.approx(1.0, abs=0.05)
+    with pytest.warns(RuntimeWarning, match=r"\['fid', 'spread'\] are NaN"):
+        assert math.isnan(ev(lambda n: torch.full((n, 2), math.nan))["spread"])
+    with pytest.raises(ValueError, match="registered twice"):
+        register_metric("spread", ("x",), reads={"features"})
+    with pytest.raises(ValueError, match="reads"):
+        register_metric("other", ("y",), reads={"pixels"})
+    with pytest.raises(ValueError, match=r"eval.options for \['spread'\], which take no options"):
+        Evaluator(ring, RawFeatures(ring), ["fid"], num_samples=10, options={"spread": {"k": 1}})
 
 
 def test_metrics_as_a_string_and_deduplicated(ring: Data) -> None:
@@ -112,7 +155,7 @@ def test_metrics_as_a_string_and_deduplicated(ring: Data) -> None:
 def test_real_features_cached_on_disk(ring: Data, cache_tmp: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     ev = Evaluator(ring, RawFeatures(ring), ["pr"], num_samples=200)
-    ev.reference()
+    ev.prepare()
     (path,) = (cache_tmp / "fid_features").glob("*.npy")
     assert path.name.startswith("ring8-test-raw-")
     np.testing.assert_array_equal(np.load(path), ring.test.numpy())
@@ -123,13 +166,14 @@ def test_real_features_cached_on_disk(ring: Data, cache_tmp: Path,
 
     # A fresh process (empty memo) reads the file instead of extracting again.
     monkeypatch.setattr(cache_module, "MEMO", ProcessMemo())
+    features = RawFeatures(ring)
 
-    def no_compute(self: Evaluator) -> np.ndarray:
+    def no_extract(x: torch.Tensor) -> torch.Tensor:
         raise AssertionError("recomputed despite the cache")
 
-    monkeypatch.setattr(Evaluator, "_compute_real_features", no_compute)
-    again = Evaluator(ring, RawFeatures(ring), ["kid"], num_samples=200)
-    np.testing.assert_array_equal(again.real_features(), ring.test.numpy())
+    monkeypatch.setattr(features, "_extract", no_extract)
+    again = Evaluator(ring, features, ["kid"], num_samples=200)
+    np.testing.assert_array_equal(again.reference.features(), ring.test.numpy())
 
 
 def test_non_finite_samples_give_nan(ring: Data) -> None:
@@ -161,11 +205,13 @@ def test_modes_needs_a_toy(digits16: Data, digits_features: ClassifierFeatures) 
 def test_digits_train_beats_noise(digits16: Data, digits_features: ClassifierFeatures) -> None:
     n = digits16.test.shape[0]
     ev = Evaluator(digits16, digits_features, ["fid", "kid", "pr"], num_samples=n, batch_size=128)
-    ev.reference()
+    ev.prepare()
     train = ev(sequential(digits16.train))
     g = torch.Generator().manual_seed(0)
     noise = ev(lambda k: torch.rand(k, *digits16.sample_shape, generator=g))
-    fid = FID(digits16, digits_features, num_samples=n, batch_size=128)(sequential(digits16.train))
+    fid = Evaluator(digits16, digits_features, ["fid"], num_samples=n,
+                    batch_size=128)(sequential(digits16.train))
+    # the one draw of four metrics gives the FID (and protocol) of a draw for FID alone
     assert train == {**fid, **{k: train[k] for k in ("kid_mean", "kid_std", "precision", "recall")}}
     assert list(train)[:5] == ["fid", "kid_mean", "kid_std", "precision", "recall"]
     assert 0 < train["fid"] < noise["fid"] / 20
@@ -182,7 +228,7 @@ def test_fid_inf_only_when_requested(ring: Data) -> None:
 
     ev = Evaluator(ring, RawFeatures(ring), ["fid", "fid_inf"], num_samples=1000, batch_size=400)
     got = ev(sequential(ring.train))
-    ref = ev.fid.reference()
+    ref = ev.reference.stats()
     assert got["fid_inf"] == pytest.approx(fid_infinity(ring.train[:1000], ref.mu, ref.sigma).value,
                                            rel=1e-9)
     plain = Evaluator(ring, RawFeatures(ring), ["fid"], num_samples=1000)(sequential(ring.train))

@@ -41,7 +41,7 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from benchmark.data.base import Data, to_model_space
-from benchmark.metrics.fid import FID
+from benchmark.metrics.evaluator import Evaluator
 from benchmark.metrics.frechet import frechet_distance
 from benchmark.metrics.inception import (
     ENV_VAR,
@@ -228,9 +228,11 @@ def test_matches_torch_fidelity_calculate_metrics(
 
     monkeypatch.setattr(fast, "_extract", record)
     data = Data(name="inception-exactness", train=a, test=a)
-    ours = FID(data, fast, num_samples=N, batch_size=N)(lambda n: to_model_space(b[:n]))
-    # reference (test split), generated, then the real-vs-real floor's train sample
-    fast_a, fast_b = seen[0], seen[1]
+    ev = Evaluator(data, fast, ["fid"], num_samples=N, batch_size=N)
+    ev.prepare()  # the reference (test split) first, then the real-vs-real floor's train sample
+    fast_a = seen[0]
+    ours = ev(lambda n: to_model_space(b[:n]))
+    fast_b = seen[-1]  # generated
     exact_a, exact_b = exact_feats
 
     # Not vanishing: the comparison below would be vacuous with ~1e-7 features.

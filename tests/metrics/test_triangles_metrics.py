@@ -180,15 +180,17 @@ def test_evaluator_records_scores_and_protocol(data: TrianglesData) -> None:
         "reference_split": "test", "triangles_delta": DELTA, "triangles_n_precision": 48,
         "triangles_n_recall": 32}
     assert math.isfinite(got["fid_floor"]) and got["fid_floor"] > 0
-    assert ev._model is None  # the generator is not kept after the call
 
     with pytest.raises(ValueError, match="invert the generator"):
         ev(lambda n: perfect(torch.rand(n, 4) * 2 - 1))
 
 
 def test_evaluator_refuses_what_cannot_work(data: TrianglesData, digits16) -> None:
-    with pytest.raises(ValueError, match=r"needs the triangles data set"):
+    with pytest.raises(ValueError, match=r"\['triangles'\] needs a data set with a known triangle manifold"):
         Evaluator(digits16, RawFeatures(digits16), ["fid", "triangles"], num_samples=10)
+    plain = dataclasses.replace(digits16, holdout=digits16.test)  # a hold-out, no manifold
+    with pytest.raises(ValueError, match=r"known triangle manifold and a hold-out split"):
+        Evaluator(plain, RawFeatures(plain), ["triangles"], num_samples=10)
     with pytest.raises(ValueError, match="pr and triangles both report 'precision'"):
         Evaluator(data, RawFeatures(data), ["fid", "pr", "triangles"], num_samples=10)
     with pytest.raises(ValueError, match=r"eval.options for unknown metrics \['triangle'\]"):

@@ -157,3 +157,25 @@ def test_points_error_names_the_mlp() -> None:
 def test_rejects_bad_width() -> None:
     with pytest.raises(ValueError, match="width"):
         InfoGAN(width=0)
+
+
+def test_generator_activation_switch() -> None:
+    # lrelu: compare_gan v1 abstract_gan.generator; relu: its VAE.decoder (same layers otherwise).
+    arch = InfoGAN(width=0.25)
+    leaky = arch.generator(Z_DIM, (1, 8, 8))
+    relu = arch.generator(Z_DIM, (1, 8, 8), activation="relu")
+    assert _count(leaky, nn.LeakyReLU) == 3 and _count(leaky, nn.ReLU) == 0
+    assert _count(relu, nn.ReLU) == 3 and _count(relu, nn.LeakyReLU) == 0
+    assert all(m.negative_slope == 0.2 for m in leaky.modules() if isinstance(m, nn.LeakyReLU))
+    assert _params(relu) == _params(leaky) and _count(relu, nn.BatchNorm1d) == 2
+    # after the same weights, the ReLU net's hidden units are the leaky one's clipped at 0
+    relu.load_state_dict(leaky.state_dict())
+    leaky.eval(), relu.eval()
+    z = torch.randn(4, Z_DIM)
+    h_leaky, h_relu = leaky[:3](z), relu[:3](z)  # Linear, BN, activation
+    assert torch.allclose(h_relu, h_leaky.clamp(min=0))
+
+
+def test_generator_unknown_activation() -> None:
+    with pytest.raises(ValueError, match="relu"):
+        InfoGAN(width=0.25).generator(Z_DIM, (1, 8, 8), activation="tanh")

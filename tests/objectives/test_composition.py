@@ -4,22 +4,28 @@ the command line recomposes them, and what does not fit is a config error naming
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from hydra.utils import instantiate
 from torch import Tensor, nn
 
-from benchmark.composition import discriminator_norm, pin_norm
+from benchmark.composition import BN_KEY, discriminator_norm, pin_norm
 from benchmark.nets import MLP
-from benchmark.objectives import DRAGAN, LSGAN, MMGAN, NSGAN, WGAN, WGANGP
 from benchmark.objectives.gans import GAN
 from benchmark.search import apply_sample, draw, search_space
 from benchmark.validate import ConfigError, validate
 
-STUDY = {"mm_gan": ("mm", "none", MMGAN), "ns_gan": ("ns", "none", NSGAN),
-         "lsgan": ("ls", "none", LSGAN), "wgan": ("wasserstein", "none", WGAN),
-         "wgan_gp": ("wasserstein", "wgan_gp", WGANGP), "dragan": ("ns", "dragan", DRAGAN)}
+sys.path.insert(0, str(Path(__file__).parent))
+from study_gans import DRAGAN, LSGAN, MMGAN, NSGAN, WGAN, WGANGP  # noqa: E402
+
+# preset: (loss, penalty, D's norm: the study's disc_batchnorm default, true = batch, the class)
+STUDY = {"mm_gan": ("mm", "none", "batch", MMGAN), "ns_gan": ("ns", "none", "batch", NSGAN),
+         "lsgan": ("ls", "none", "batch", LSGAN), "wgan": ("wasserstein", "none", "batch", WGAN),
+         "wgan_gp": ("wasserstein", "wgan_gp", "none", WGANGP),
+         "dragan": ("ns", "dragan", "batch", DRAGAN)}
 
 
 def _linear(w: list[float], b: float = 0.0) -> nn.Module:
@@ -42,10 +48,10 @@ def _losses(objective: GAN, D: nn.Module, real: Tensor, z: Tensor) -> tuple:
 
 @pytest.mark.parametrize("preset", list(STUDY))
 def test_study_presets_are_their_objectives(compose_cfg, preset: str) -> None:
-    loss, penalty, cls = STUDY[preset]
+    loss, penalty, norm, cls = STUDY[preset]
     cfg = compose_cfg(f"gan={preset}")
     assert (cfg.loss.name, cfg.penalty.name, cfg.gan.name) == (loss, penalty, preset)
-    assert "norm" not in cfg  # D's norm: the study's switch
+    assert discriminator_norm(cfg) == norm  # the study's D
     built = instantiate(cfg.gan.objective)
     # bitwise the same losses, logs and D gradients as the study's class, on a linear critic
     # and on a batch-normed MLP critic (two points per sample: fakes are z)
@@ -82,7 +88,7 @@ def test_hinge_sn_preset(compose_cfg) -> None:
     assert (cfg.gan.name, cfg.loss.name, cfg.penalty.name, cfg.norm.name) == \
         ("hinge_sn", "hinge", "none", "spectral")
     assert (cfg.gan.lr, cfg.gan.beta1, cfg.gan.beta2, cfg.gan.n_disc) == (2e-4, 0.5, 0.999, 1)
-    assert cfg.gan.disc_batchnorm is False and discriminator_norm(cfg) == "spectral"
+    assert discriminator_norm(cfg) == "spectral" and BN_KEY.split(".")[1] not in cfg.gan
     objective = instantiate(cfg.gan.objective)
     d_real, d_fake = torch.tensor([[2.0], [0.5]]), torch.tensor([[-2.0], [0.0]])
     _, logs = objective.d_loss(nn.Identity(), _linear([1.0]), d_real, d_fake)
@@ -92,8 +98,8 @@ def test_hinge_sn_preset(compose_cfg) -> None:
 
 @pytest.mark.parametrize(("overrides", "name"), [
     (["loss=hinge", "penalty=r1", "norm=spectral"], "hinge+r1+spectral"),  # on gan=ns_gan
-    (["gan=ns_gan", "loss=hinge"], "hinge+none"),
-    (["gan=dragan", "penalty=none"], "ns+none"),
+    (["gan=ns_gan", "loss=hinge"], "hinge+none+batch"),  # a recomposed run: all three parts
+    (["gan=dragan", "penalty=none"], "ns+none+batch"),
     (["gan=ns_gan", "norm=layer"], "ns+none+layer"),
     (["gan=hinge_sn", "norm=layer"], "hinge+none+layer"),
     (["gan=hinge_sn", "penalty=l2"], "hinge+l2+spectral"),
@@ -123,24 +129,33 @@ def test_command_line_groups_reach_the_objective(compose_cfg) -> None:
         .penalty == 3.0
 
 
-@pytest.mark.parametrize(("overrides", "norm", "bn"), [
-    ([], "batch", True), (["gan=wgan_gp"], "none", False), (["gan=began"], "none", False),
-    (["gan.disc_batchnorm=false"], "none", False),  # the study's switch, as before
-    (["norm=spectral"], "spectral", False), (["norm=layer"], "layer", False),
-    (["gan=wgan_gp", "norm=batch"], "batch", True), (["gan=vae", "norm=none"], "none", False),
+@pytest.mark.parametrize(("overrides", "norm", "name"), [
+    ([], "batch", "ns_gan"), (["gan=wgan_gp"], "none", "wgan_gp"), (["gan=began"], "none", "began"),
+    # the study's switch is norm=batch|none: either keeps the preset's name
+    (["norm=none"], "none", "ns_gan"), (["gan=wgan_gp", "norm=batch"], "batch", "wgan_gp"),
+    (["norm=spectral"], "spectral", "ns+none+spectral"), (["norm=layer"], "layer", "ns+none+layer"),
+    (["gan=hinge_sn", "norm=none"], "none", "hinge+none+none"), (["gan=vae", "norm=none"], "none", "vae"),
 ])
-def test_norm_and_the_study_batchnorm_switch(compose_cfg, overrides, norm, bn) -> None:
+def test_norm_is_ds_one_normalisation(compose_cfg, overrides, norm, name) -> None:
     cfg = compose_cfg(*overrides)
-    assert discriminator_norm(cfg) == norm and cfg.gan.disc_batchnorm is bn
+    assert discriminator_norm(cfg) == norm and cfg.gan.name == name
+    assert "disc_batchnorm" not in cfg.gan  # the switch is said through norm alone
     validate(cfg)
 
 
-@pytest.mark.parametrize("overrides", [["norm=spectral", "gan.disc_batchnorm=true"],
-                                       ["norm=batch", "gan.disc_batchnorm=false"]])
-def test_norm_contradicting_disc_batchnorm_is_a_config_error(compose_cfg, overrides) -> None:
-    with pytest.raises(ConfigError, match=r"norm=\w+ contradicts gan.disc_batchnorm=\w+: "
-                                          r"norm=batch means gan.disc_batchnorm=true"):
-        validate(compose_cfg(*overrides))
+@pytest.mark.parametrize(("overrides", "bn"), [(["norm=spectral"], "true"),
+                                               (["norm=batch"], "false"), ([], "false")])
+def test_a_disc_batchnorm_other_than_norm_is_a_config_error(compose_cfg, overrides, bn) -> None:
+    with pytest.raises(ConfigError, match=rf"gan.disc_batchnorm={bn}: D's normalisation is "
+                                          r"norm=\w+, .* the switch is norm=batch \(true\) or "
+                                          r"norm=none \(false\): set norm= alone"):
+        validate(compose_cfg(*overrides, f"+gan.disc_batchnorm={bn}"))
+
+
+def test_a_preset_without_a_norm_is_a_config_error(compose_cfg) -> None:
+    with pytest.raises(ConfigError, match=r"norm: gan=began names no normalisation for D; pick "
+                                          r"one with norm=batch\|layer\|none\|spectral"):
+        validate(compose_cfg("gan=began", "~norm"))
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -165,15 +180,59 @@ def test_penalty_none_is_accepted_where_no_penalty_applies(compose_cfg) -> None:
             penalty=1.0)
 
 
-def test_an_explicit_norm_pins_disc_batchnorm_in_samples(compose_cfg) -> None:
-    for overrides, bn in [(["gan=hinge_sn"], False), (["gan=hinge_sn", "norm=batch"], True),
-                          (["gan=wgan_gp", "search=narrow", "norm=batch"], True)]:
-        for sample in (1, 2, 3):
-            _, hparams = apply_sample(compose_cfg(*overrides, f"sample={sample}"))
-            assert hparams["gan.disc_batchnorm"] is bn
-    # pinned after the draw: every other key keeps what it drew
-    cfg = compose_cfg("gan=hinge_sn", "norm=batch")
+def test_a_drawn_switch_sets_norm_while_d_is_on_it(compose_cfg) -> None:
+    # on the switch (batch or none, from the preset or norm=): the draw decides, the name stays
+    seen = {}
+    for overrides in (["gan=ns_gan"], ["gan=ns_gan", "norm=none"], ["gan=wgan_gp", "norm=batch"]):
+        for sample in range(1, 8):
+            cfg, hparams = apply_sample(compose_cfg(*overrides, f"sample={sample}"))
+            assert discriminator_norm(cfg) == ("batch" if hparams[BN_KEY] else "none")
+            assert cfg.gan.name == overrides[0][4:]  # a drawn switch is the preset's hyperparameter
+            seen.setdefault(tuple(overrides), set()).add(hparams[BN_KEY])
+            validate(cfg)
+    assert all(drawn == {True, False} for drawn in seen.values()), seen
+    # the narrow range keeps WGAN-GP's batch norm off, whatever norm= said
+    cfg, hparams = apply_sample(compose_cfg("gan=wgan_gp", "search=narrow", "norm=batch",
+                                            "sample=1"))
+    assert discriminator_norm(cfg) == "none" and hparams[BN_KEY] is False
+    # off the switch (layer, spectral): never drawn away, recorded as no batch norm
+    for overrides in (["gan=hinge_sn"], ["gan=ns_gan", "norm=layer"]):
+        for sample in (0, 1, 2, 3):
+            cfg, hparams = apply_sample(compose_cfg(*overrides, f"sample={sample}"))
+            assert discriminator_norm(cfg) == compose_cfg(*overrides).norm.name
+            assert hparams[BN_KEY] is False
+    # applied after the draw: every other key keeps what it drew
+    cfg = compose_cfg("gan=hinge_sn")
     for i in range(1, 6):
         drawn = draw(search_space(cfg), cfg.gan.name, "wide", i)
-        assert pin_norm(drawn, cfg) == {**drawn, "gan.disc_batchnorm": True}
-    assert pin_norm(drawn, compose_cfg("gan=ns_gan")) == drawn  # norm unset: the study's draw
+        assert pin_norm(drawn, cfg) == {**drawn, "norm.name": "spectral", BN_KEY: False}
+
+
+# Each preset's D normalisation before norm became its only source: its gan.disc_batchnorm
+# default (true: batch, false: none), and hinge_sn's explicit spectral.
+BEFORE = {"mm_gan": "batch", "ns_gan": "batch", "lsgan": "batch", "wgan": "batch",
+          "wgan_gp": "none", "dragan": "batch", "began": "none", "vae": "batch",
+          "hinge_sn": "spectral", "ebgan": "batch", "magan": "batch", "mcgan": "batch",
+          "fisher_gan": "none", "gmmn": "none", "mmd_gan": "none", "cramer_gan": "none"}
+
+
+@pytest.mark.parametrize("preset", sorted(BEFORE))
+def test_presets_keep_their_d(compose_cfg, preset: str) -> None:
+    assert discriminator_norm(compose_cfg(f"gan={preset}")) == BEFORE[preset]
+
+
+def test_a_sample_that_draws_no_batchnorm_trains_d_without_it(compose_cfg) -> None:
+    built = {}
+    for sample in range(1, 8):
+        cfg, hparams = apply_sample(compose_cfg("gan=ns_gan", "arch=mlp", f"sample={sample}"))
+        D = instantiate(cfg.gan.objective).build_discriminator(instantiate(cfg.arch), (2,), 8,
+                                                               discriminator_norm(cfg))
+        built[hparams[BN_KEY]] = any(isinstance(m, nn.BatchNorm1d) for m in D.modules())
+    assert built == {True: True, False: False}
+
+
+def test_the_norm_group_offers_what_the_nets_build() -> None:
+    from benchmark.config_dir import options
+    from benchmark.nets import NORMS
+
+    assert options("norm") == sorted(NORMS)

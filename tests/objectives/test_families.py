@@ -15,6 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
+from benchmark.config_dir import compose
 from benchmark.nets import MLP, InfoGAN
 from benchmark.objectives import family_losses as fl
 from benchmark.objectives.energy import EBGAN, MAGAN, code_layer
@@ -399,7 +400,7 @@ def test_one_iteration(gan_name: str, arch_name: str) -> None:
                                        ARCHS[arch_name][0]))
     shape = ARCHS[arch_name][1]
     objective = instantiate(gan.objective)
-    norm = "batch" if gan.disc_batchnorm else "none"
+    norm = compose([f"gan={gan_name}"]).norm.name  # the preset's D normalisation
     G_, D = arch.generator(Z_DIM, shape), objective.build_discriminator(arch, shape, Z_DIM, norm)
     betas = (gan.beta1, gan.beta2)
     opt_g = torch.optim.Adam(objective.generator_parameters(G_, D), lr=gan.lr, betas=betas)
@@ -432,9 +433,9 @@ def test_one_iteration(gan_name: str, arch_name: str) -> None:
 def test_config_has_the_loop_keys(gan_name: str) -> None:
     gan = OmegaConf.load(CONF / "gan" / f"{gan_name}.yaml")
     assert gan.name == gan_name
-    for key, kind in [("lr", float), ("beta1", float), ("beta2", float), ("n_disc", int),
-                      ("disc_batchnorm", bool)]:
+    for key, kind in [("lr", float), ("beta1", float), ("beta2", float), ("n_disc", int)]:
         assert isinstance(gan[key], kind), key
+    assert compose([f"gan={gan_name}"]).norm.name in ("batch", "none")  # the preset names D's norm
     assert gan.latent == "uniform"
     assert type(instantiate(gan.objective)).__module__.startswith("benchmark.objectives.")
 

@@ -63,14 +63,6 @@ def test_l1_reconstruction_is_a_mean_over_batch_and_pixels() -> None:
     assert losses.l1_reconstruction(x, recon).item() == approx(3.5 / 8)
 
 
-def test_began_k_update_and_clip() -> None:
-    real, fake = torch.tensor(0.8), torch.tensor(0.5)
-    # 0.1 + 0.01 * (0.75 * 0.8 - 0.5) = 0.101
-    assert losses.began_k_update(0.1, real, fake, 0.75, 0.01).item() == approx(0.101)
-    assert losses.began_k_update(0.999, real, fake, 0.75, 1.0).item() == 1.0
-    assert losses.began_k_update(0.0, real, torch.tensor(2.0), 0.75, 1.0).item() == 0.0
-
-
 def test_began_convergence() -> None:
     # 0.8 + |0.75 * 0.8 - 0.7| = 0.9
     M = losses.began_convergence(torch.tensor(0.8), torch.tensor(0.7), 0.75)

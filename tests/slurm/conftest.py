@@ -60,7 +60,8 @@ def slurm_cluster() -> Iterator[dict[str, Any]]:
     """Start the local cluster once for the session's SLURM tests; stop it afterwards, whatever
     happened.
 
-    Yields a dict: `dbd` (sacct works), `overrides` (LOCAL_CLUSTER_OVERRIDES), `up_s`.
+    Yields a dict: `dbd` (sacct works), `overrides` (LOCAL_CLUSTER_OVERRIDES), `up_s`, `up_stdout`
+    (what up.sh printed: it ends with a command line that runs on this cluster).
     A cluster that was already running before (a user's `make slurm-up`) is used and left running:
     down.sh would cancel that user's jobs. In CI nothing runs before, so down.sh always runs there.
     """
@@ -88,6 +89,7 @@ def slurm_cluster() -> Iterator[dict[str, Any]]:
             "dbd": os.environ.get("GANBENCH_SLURM_DBD", "1") == "1",
             "overrides": list(LOCAL_CLUSTER_OVERRIDES),
             "up_s": up_s,
+            "up_stdout": proc.stdout,
         }
     finally:
         if not was_up:

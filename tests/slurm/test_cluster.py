@@ -8,6 +8,7 @@ Deselect: `pytest -m "not slurm"`.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -98,6 +99,10 @@ def test_2x2_multirun_is_one_job_array_running_at_once(
         "my_app.py",
         "-m",
         "launcher=slurm",
+        # conf/launcher/slurm.yaml's settings through hydra-submitit-launcher itself: ganbench's
+        # sweeper and launcher plan gan-train's jobs, which this app's are not
+        "hydra/sweeper=basic",
+        "hydra/launcher=submitit_slurm",
         "a=1,2",
         "b=10,20",
         f"hydra.sweep.dir={sweep}",
@@ -140,10 +145,16 @@ def test_launcher_configs_compose(tmp_path):
     from hydra import compose, initialize_config_dir
 
     app = _make_app(tmp_path / "app")
+    from hydra_plugins.ganbench_launchers.slurm_launcher import GanbenchSlurmLauncher
+
+    # its fields, its sbatch (by name: Hydra's plugin scan may import the module a second time)
+    assert "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in {
+        f"{c.__module__}.{c.__qualname__}" for c in GanbenchSlurmLauncher.__mro__}
     expected = {
         "local": "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
         "submitit_local": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
-        "slurm": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
+        "slurm": "hydra_plugins.ganbench_launchers.slurm_launcher.GanbenchSlurmLauncher",
+        "plan": "hydra_plugins.ganbench_launchers.plan_launcher.PlanLauncher",
     }
     with initialize_config_dir(config_dir=str(app / "conf"), version_base="1.3"):
         for name, target in expected.items():
@@ -151,6 +162,9 @@ def test_launcher_configs_compose(tmp_path):
                 config_name="config", overrides=[f"launcher={name}"], return_hydra_config=True
             )
             assert cfg.hydra.launcher._target_ == target
+            # every launch is planned first (plan.jsonl, what gan-status reads)
+            assert cfg.hydra.sweeper._target_ == \
+                "hydra_plugins.ganbench_launchers.sweeper.GanbenchSweeper"
         cfg = compose(config_name="config", overrides=["launcher=slurm"], return_hydra_config=True)
         launcher = cfg.hydra.launcher
         assert launcher.max_num_timeout > 0
@@ -171,3 +185,19 @@ def test_launcher_configs_compose(tmp_path):
         )
         assert cfg.hydra.launcher.partition == "gpu" and cfg.hydra.launcher.account == "my_project"
         assert cfg.hydra.launcher.cpus_per_task == 4  # the rest still from conf/launcher/slurm.yaml
+
+
+@pytest.mark.slurm
+def test_the_command_up_sh_prints_runs_on_its_cluster(slurm_cluster, tmp_path):
+    """`make slurm-up` ends with a command line; as printed (plus a sweep dir and a time limit
+    that suits a test), it runs on the cluster that up.sh started."""
+    (line,) = [ln.strip() for ln in slurm_cluster["up_stdout"].splitlines()
+               if ln.strip().startswith(str(REPO / ".venv" / "bin" / "gan-train"))
+               or ln.strip().startswith("gan-train ")]
+    sweep = tmp_path / "sweep"
+    cmd = [*shlex.split(line), f"hydra.sweep.dir={sweep}", "train.steps=20", "eval.every=10",
+           "eval.num_samples=64", "hydra.launcher.timeout_min=5", "train.threads=1"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SLURM: 4 jobs submitted" in proc.stdout and "4 finished (4 completed)" in proc.stdout
+    assert len(list(sweep.glob("*/result.json"))) == 4

@@ -1,6 +1,6 @@
 """The real `gan-train` through `launcher=slurm` on the local cluster, and `gan-status` on what it
-leaves: one job array per sweep, relaunches that skip finished runs, the same layout as the local
-launcher, failures reported with their error and logs.
+leaves: one job array per sweep, relaunches that submit nothing finished, the same layout as the
+local launcher, failures reported with their error and logs.
 
 Each job pays ~4 s of imports (torch), and the four tasks of a sweep share 2 real cores: a tiny
 ring8 sweep takes ~15-20 s from sbatch to the last result.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -95,24 +94,31 @@ def test_2x2_sweep_is_one_job_array_of_completed_runs(slurm_2x2, read_submitit_l
 
     report = sweep_status(sweep)
     assert report["total"] == 4 and report["counts"]["completed"] == 4, format_report(report)
-    assert report["launcher"] == "submitit_slurm"
+    assert report["launcher"] == "ganbench_slurm"
+    # what was submitted, as which task: launch.jsonl; and the launch's closing summary
+    launched = [json.loads(line) for line in (sweep / "launch.jsonl").read_text().splitlines()]
+    assert sorted(r["slurm_job_id"] for r in launched) == sorted(ids)
+    assert {r["name"] for r in launched} == set(runs)
+    assert (f"SLURM: 4 jobs submitted (array {array}): 4 finished (4 completed), 0 failed, "
+            "0 cancelled, 0 still queued or running") in proc.stdout, context
+    assert f"status:   gan-status {sweep}" in proc.stdout
 
 
-def test_relaunch_skips_finished_runs(slurm_2x2, env, read_submitit_logs):
+def test_relaunch_submits_nothing_finished(slurm_2x2, env, read_submitit_logs):
     sweep = slurm_2x2["sweep"]
     before = {p: (p.stat().st_mtime_ns, p.read_text()) for p in sorted(sweep.glob("*/result.json"))}
     assert len(before) == 4
+    tasks_before = sorted(p.name for p in (sweep / ".submitit").iterdir() if p.is_dir())
     proc, elapsed = gan_train(slurm_2x2["args"], slurm_2x2["base"], env)
-    print(f"relaunch of the 2x2 sweep through SLURM (all skipped): {elapsed:.1f} s")
+    print(f"relaunch of the finished 2x2 sweep through SLURM: {elapsed:.1f} s")
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\n{read_submitit_logs(sweep)}"
+    assert "already done   4 " in proc.stdout
+    assert "nothing to submit: 4 of 4 jobs are finished" in proc.stdout
     after = {p: (p.stat().st_mtime_ns, p.read_text()) for p in sorted(sweep.glob("*/result.json"))}
     assert after == before  # not rewritten: same mtime, same content
-    # a second array ran (4 more task dirs), and each of its tasks found its run done at once
-    tasks = [d.name for d in (sweep / ".submitit").iterdir()
-             if d.is_dir() and re.fullmatch(r"\d+_\d+", d.name)]
-    assert len(tasks) == 8 and len({t.split("_")[0] for t in tasks}) == 2, tasks
-    for run_dir in (p.parent for p in before):
-        assert "nothing to do" in (run_dir / "train.log").read_text()
+    # no task was submitted: no new task dir, no new line in launch.jsonl
+    assert sorted(p.name for p in (sweep / ".submitit").iterdir() if p.is_dir()) == tasks_before
+    assert len((sweep / "launch.jsonl").read_text().splitlines()) == 4
 
 
 def test_local_launcher_gives_the_same_layout(slurm_2x2, env):
@@ -132,29 +138,32 @@ def test_local_launcher_gives_the_same_layout(slurm_2x2, env):
 
 
 def test_failed_job_is_reported_by_gan_status(slurm_cluster, env, tmp_path, read_submitit_logs):
-    """One job of two raises (arch=mlp cannot build a generator for digits' images)."""
+    """One job of two fails once it runs (the classifier features need labelled images; ring8
+    has none; the plan does not know it). The launch ends with its summary, exit 1; gan-status
+    shows the error and the logs."""
     sweep = tmp_path / "sweep"
-    args = ["launcher=slurm", "dataset=digits,ring8", "arch=mlp",
-            *[a for a in TINY if not a.startswith("dataset=")],
-            f"hydra.sweep.dir={sweep}", *slurm_cluster["overrides"], *SLURM_TIMEOUT]
+    args = ["launcher=slurm", "features=raw,classifier", *TINY, f"hydra.sweep.dir={sweep}",
+            *slurm_cluster["overrides"], *SLURM_TIMEOUT]
     proc, elapsed = gan_train(args, tmp_path, env)
     print(f"2-job sweep with a failing job through SLURM: {elapsed:.1f} s")
     context = f"{proc.stdout}\n{proc.stderr}\n{read_submitit_logs(sweep)}"
-    # Hydra's submitit launcher hands the job's exception back and re-raises it here
-    assert proc.returncode != 0, context
-    assert "ValueError: arch=mlp works on points" in proc.stderr, context
+    assert proc.returncode == 1, context
+    assert "Traceback" not in proc.stdout + proc.stderr, context
+    assert "1 finished (1 completed), 1 failed, 0 cancelled" in proc.stdout, context
 
     report = sweep_status(sweep)
     text = format_report(report)
     assert report["counts"]["failed"] == 1 and report["counts"]["completed"] == 1, text
     (failed,) = report["failed"]
-    assert "dataset=digits" in failed["name"]
-    assert failed["error"].startswith("ValueError: arch=mlp works on points (D,)"), text
+    assert "features=classifier" in failed["name"]
+    assert "ClassifierFeatures" in failed["error"], text
+    # the launch's summary names the job and the run's own error
     job_id = failed["slurm_job_id"]
+    assert f"  {failed['name']}  task {job_id}: {failed['error']}" in proc.stdout, context
     run_dir = sweep / failed["name"]
     err_log = sweep / ".submitit" / job_id / f"{job_id}_0_log.err"
     assert failed["logs"][:2] == [str(run_dir / "train.log"), str(err_log)], text
     assert all(Path(p).exists() for p in failed["logs"])
-    assert f"  {failed['name']}  ValueError: arch=mlp works on points" in text
+    assert f"  {failed['name']}  {failed['error']}" in text
     assert f"      log: {err_log}" in text
-    assert "Traceback" in failed["traceback"]
+    assert "features=classifier needs labelled images" in failed["traceback"]
