@@ -26,7 +26,6 @@ from analysis.stats import FID_DESCRIPTIONS, NO_PHASE, phase_title, split_phases
 from analysis.tables import (
     best_fid_table,
     mode_coverage_table,
-    phase3_snippet,
     significance_table,
 )
 
@@ -65,11 +64,7 @@ def write_tables(runs: pd.DataFrame, out_dir: Path, fid: str = "final", alpha: f
     put("best_fid.tex", best.table.latex())
     put_csv("best_fid.csv", best.tidy)
     ours = best.tidy[best.tidy["source"] == "ours"]
-    settings_md = best.settings.markdown()
-    if snippet := phase3_snippet(ours):
-        settings_md += ("\nFor sweeps/phase3_seeds.yaml (the best `sample` per objective and "
-                        "dataset):\n\n```yaml\n" + snippet + "```\n")
-    put("best_settings.md", settings_md)
+    put("best_settings.md", best.settings.markdown())
     put_csv("best_settings.csv", ours.drop(columns=["source"]))
     sig = significance_table(runs, fid, alpha)
     if sig.table is None or sig.omnibus_table is None:

@@ -26,7 +26,7 @@ from analysis.style import TOY_DATASETS, dataset_label, gan_label, order_dataset
 from analysis.table_format import Table, fid_decimals, fmt
 
 __all__ = ["Table", "fmt", "fid_decimals", "load_reference", "best_fid_table",
-           "mode_coverage_table", "significance_table", "phase3_snippet", "BestFidResult",
+           "mode_coverage_table", "significance_table", "BestFidResult",
            "reference_statistic"]
 
 REFERENCE_NAME = "Lucic et al. 2018"
@@ -201,22 +201,10 @@ def _settings_table(ours: pd.DataFrame, fid: str) -> Table:
               + ["objective", "FID", "runs", "best setting"])
     return Table("Best setting per objective and dataset", header, rows,
                  [f"{FID_DESCRIPTIONS[fid]}; \"best setting\" lists the config values that vary "
-                  "among the objective's runs (phase 3 of the study reruns the best sample with "
-                  "many seeds: sweeps/phase3_seeds.yaml)."],
+                  "among the objective's runs. Phase 3 reruns the setting `gan-analyze best "
+                  "SWEEP_DIR --out FILE` selects (the study's rule: the lowest FID at any "
+                  "evaluation) with many seeds: `gan-train +sweep=phase3_seeds best=FILE`."],
                  align="ll" + ("l" if multi else "") + "lrrl")
-
-
-def phase3_snippet(best: pd.DataFrame) -> str:
-    """The `best_sample:` block of sweeps/phase3_seeds.yaml filled from these results."""
-    lines = ["best_sample:"]
-    for d in order_datasets(best["dataset"].unique()):
-        # an objective whose every run diverged has no best sample to rerun
-        sub = best[(best["dataset"] == d) & best["sample"].notna()
-                   & np.isfinite(best["fid"].astype(float))]
-        if len(sub):
-            items = ", ".join(f"{r['gan']}: {int(r['sample'])}" for _, r in sub.iterrows())
-            lines.append(f"  {d}: {{{items}}}")
-    return "\n".join(lines) + "\n" if len(lines) > 1 else ""
 
 
 # --- mode coverage -------------------------------------------------------------------------------

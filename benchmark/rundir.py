@@ -338,6 +338,12 @@ def load(run_dir: Path | str, metrics: bool = True) -> RunFiles | None:
     return run
 
 
+def last_sample_grid(run_dir: Path | str) -> Path | None:
+    """The last evaluation's image grid (samples/step_<n>.png), or None."""
+    files = sorted(Path(run_dir, SAMPLES_DIR).glob("step_*.png"))
+    return files[-1] if files else None
+
+
 def read_points(run_dir: Path | str) -> Any:
     """The last evaluation's generated 2-D points (an (n, 2) array), or None."""
     import numpy as np

@@ -240,6 +240,8 @@ class Setup:
     eval_gen: torch.Generator  # the evaluations' own latent stream
     steps: int                 # generator steps planned
     eval_every: int
+    batch_size: int            # read once: a config key may be an interpolation, parsed per read
+    n_disc: int
 
     def generate(self, n: int) -> torch.Tensor:
         """n samples of G from the evaluation stream."""
@@ -347,7 +349,8 @@ def build(cfg: DictConfig, out_dir: Path) -> Setup:
                                    if cfg.eval.get("options") is not None else None))
     evaluator.prepare()  # reference stats computed (or read) now, not inside the first evaluation
     return Setup(cfg, device, data, G, D, objective, opt_g, opt_d, batches, sample_z, amp,
-                 evaluator, torch.Generator(device=device), steps, eval_every)
+                 evaluator, torch.Generator(device=device), steps, eval_every,
+                 int(cfg.train.batch_size), int(cfg.gan.n_disc))
 
 
 def resume(setup: Setup, out_dir: Path, metrics: MetricsLog, chash: str) -> TrainState:
@@ -392,9 +395,9 @@ def train_step(setup: Setup, meter: LossMeter, step: int) -> None:
     """n_disc D steps, one fresh real batch each, then a G step that reuses the last batch, so
     that an epoch means what it means in the study (one real batch per D step)."""
     G, D, objective, opt_d = setup.G, setup.D, setup.objective, setup.opt_d
-    batch_size = setup.cfg.train.batch_size
+    batch_size = setup.batch_size
     if opt_d is not None:
-        for _ in range(setup.cfg.gan.n_disc):
+        for _ in range(setup.n_disc):
             real = setup.batches.next()
             with setup.amp:
                 d_loss, d_logs = objective.d_loss(G, D, real, setup.sample_z(batch_size))

@@ -72,3 +72,33 @@ def test_best_refuses_pooled_phases_and_empty_searches(mini_study):
         best_settings(runs)
     with pytest.raises(SelectionProblem, match="no completed run"):
         best_settings(runs[runs["status"] == "failed"])
+
+
+def test_report_on_real_runs_keeps_the_phases_apart(mini_study, tmp_path):
+    from analysis.report import report
+
+    index = report([mini_study.search, mini_study.seeds], tmp_path / "report", boot=50)
+    text = index.read_text()
+    assert "## Phase: phase1_wide" in text and "## Phase: phase3_seeds" in text
+    # each phase its own tables; the numbers read by hand from the runs' files
+    import pandas as pd
+
+    search = pd.read_csv(tmp_path / "report/tables/phase1_wide/best_fid.csv")
+    seeds = pd.read_csv(tmp_path / "report/tables/phase3_seeds/best_fid.csv")
+    finals = {}
+    for sweep in (mini_study.search, mini_study.seeds):
+        for r in _results(sweep).values():
+            finals.setdefault((r["phase"], r["gan"]), []).append(r["final_fid"])
+    for _, row in search[search["source"] == "ours"].iterrows():
+        assert row["fid"] == pytest.approx(min(finals[("phase1_wide", row["gan"])]))
+        assert row["n_settings"] == 3
+    for _, row in seeds[seeds["source"] == "ours"].iterrows():
+        values = finals[("phase3_seeds", row["gan"])]
+        assert row["n_seeds"] == 2 and row["fid"] == pytest.approx(sum(values) / 2)
+    # the search's budget curve ends at its best run and starts at the mean (no run diverged)
+    budget = pd.read_csv(tmp_path / "report/tables/phase1_wide/budget.csv")
+    for gan, g in budget.groupby("gan"):
+        k = g.sort_values("k")
+        values = finals[("phase1_wide", gan)]
+        assert k["mean"].iloc[-1] == pytest.approx(min(values))
+        assert k["mean"].iloc[0] == pytest.approx(sum(values) / len(values))

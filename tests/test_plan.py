@@ -76,7 +76,7 @@ JOBS = [
 @pytest.mark.parametrize("job", JOBS, ids=lambda j: " ".join(j))
 def test_each_job_is_composed_as_hydra_composes_it(hydra_loader, job):
     """Task config, run dir name and config hash equal Hydra's own full composition's."""
-    master = _master(hydra_loader, "+sweep=demo")  # a sweep dir and a master config
+    master = _master(hydra_loader, "+sweep=ring8_all")  # a sweep dir and a master config
     composer = planning.JobComposer(master, hydra_loader)
     ours, choices = composer.compose(job)
     hydras = hydra_loader.load_sweep_config(master, job)

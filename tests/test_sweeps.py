@@ -18,6 +18,7 @@ from benchmark.search import apply_sample
 REPO = Path(__file__).resolve().parents[1]
 SWEEPS = sorted(p.stem for p in (REPO / "conf" / "sweep").glob("*.yaml"))
 OBJECTIVES = "mm_gan,ns_gan,lsgan,wgan,wgan_gp,dragan,began,vae"
+INCEPTION = "benchmark.metrics.inception.InceptionFeatures"
 
 
 def _compose(*overrides: str):
@@ -25,16 +26,24 @@ def _compose(*overrides: str):
 
 
 def test_sweep_files_exist():
-    assert {"demo", "phase1_wide", "phase2_narrow", "phase3_seeds"} <= set(SWEEPS)
+    assert {"demo_search", "demo_seeds", "phase1_wide", "phase2_narrow", "phase3_seeds"} <= set(SWEEPS)
+
+
+# sweeps that take their setting from a selection file, and the search range it was made in
+SELECTED = {"phase3_seeds": ("wide", INCEPTION),
+            "demo_seeds": ("demo", "benchmark.metrics.features.ClassifierFeatures")}
 
 
 @pytest.mark.parametrize("sweep", SWEEPS)
 def test_every_sweep_composes_with_an_explicit_dir_and_its_command(sweep, tmp_path):
-    extra = [f"best={_selection(tmp_path)}"] if sweep == "phase3_seeds" else []
-    cfg = _compose(f"+sweep={sweep}", "dataset=mnist" if sweep != "demo" else "dataset=digits",
+    demo = sweep.startswith("demo")
+    extra = [f"best={_selection(tmp_path, *SELECTED[sweep], dataset='digits' if demo else 'mnist')}"
+             ] if sweep in SELECTED else []
+    cfg = _compose(f"+sweep={sweep}", "dataset=digits" if demo else "dataset=mnist",
                    "gan=ns_gan", *extra)
     assert cfg.hydra.mode.name == "MULTIRUN"
-    assert cfg.hydra.sweep.dir == f"multirun/{sweep}"  # no timestamp: relaunches find their runs
+    # no timestamp: relaunches find their runs
+    assert cfg.hydra.sweep.dir == (f"multirun/demo/{sweep[5:]}" if demo else f"multirun/{sweep}")
     assert f"+sweep={sweep}" in (REPO / "conf" / "sweep" / f"{sweep}.yaml").read_text()  # its command
     OmegaConf.resolve(cfg)  # every interpolation resolves
 
@@ -58,14 +67,11 @@ def test_study_phases(sweep, space, samples):
         assert hparams["gan.disc_batchnorm"] is False and hparams["gan.beta1"] == 0.5
 
 
-INCEPTION = "benchmark.metrics.inception.InceptionFeatures"
-
-
-def _selection(tmp_path, search="wide", features=INCEPTION):
-    entries = [{"gan": gan, "dataset": dataset, "sample": 17 + i, "search": search,
+def _selection(tmp_path, search="wide", features=INCEPTION, dataset="mnist"):
+    entries = [{"gan": gan, "dataset": d, "sample": 17 + i, "search": search,
                 "features_target": features, "fid": 10.0 + i}
-               for i, (gan, dataset) in enumerate([("ns_gan", "mnist"), ("began", "mnist"),
-                                                    ("began", "cifar10")])]
+               for i, (gan, d) in enumerate([("ns_gan", dataset), ("began", dataset),
+                                              ("began", "cifar10")])]
     return selection.write(tmp_path / f"best_{search}.json", entries, "best", "by hand",
                            ["nowhere"])
 
@@ -108,27 +114,59 @@ def test_mnist_ns_gan_phase1_job_trains_the_study_length_on_inception(tmp_path):
     assert cfg.features._target_ == INCEPTION
 
 
-def test_demo_sweep_runs_and_relaunch_skips(tmp_path):
-    sweep_dir = tmp_path / "demo"
-    cmd = [sys.executable, "-m", "benchmark.train", "+sweep=demo", "train.steps=4",
-           "eval.every=2", "eval.num_samples=64",
+def test_demo_sizes_per_dataset():
+    """One mini_study file sizes both datasets of the demo (looked up by the dataset's name)."""
+    ring = _compose("+sweep=demo_search", "dataset=ring8", "gan=mm_gan", "sample=1")
+    digits = _compose("+sweep=demo_search", "dataset=digits", "gan=mm_gan", "sample=1")
+    assert (ring.train.steps, ring.train.batch_size, ring.arch.hidden * ring.arch.width) == \
+        (2500, 256, 64)
+    assert list(ring.eval.metrics) == ["fid", "modes"] and list(digits.eval.metrics) == ["fid"]
+    assert (digits.train.steps, digits.train.batch_size, digits.arch.width) == (400, 64, 0.25)
+    assert ring.hydra.launcher.n_jobs == 2 and ring.train.threads == 1  # two 1-thread workers
+    # sample 0 is the study default (batch norm in D); every drawn sample of the demo range has
+    # it off and a learning rate in [10^-3.3, 10^-2.5]
+    assert apply_sample(_compose("+sweep=demo_search", "dataset=ring8", "gan=mm_gan",
+                                 "sample=0"))[0].norm.name == "batch"
+    for sample in range(1, 4):
+        out, hp = apply_sample(_compose("+sweep=demo_search", "dataset=ring8", "gan=mm_gan",
+                                        f"sample={sample}"))
+        assert out.norm.name == "none" and 10 ** -3.3 <= hp["gan.lr"] <= 10 ** -2.5
+
+
+def test_demo_search_runs_in_two_workers_and_relaunch_skips(tmp_path):
+    sweep_dir = tmp_path / "search"
+    tiny = ["mini.steps.ring8=4", "mini.steps.digits=4", "mini.every.ring8=2",
+            "mini.every.digits=2", "eval.num_samples=64"]
+    cmd = [sys.executable, "-m", "benchmark.train", "+sweep=demo_search", *tiny,
            # on the command line, a key replaces the sweep file's values for it
-           "seed=0", "gan.lr=1e-4", f"hydra.sweep.dir={sweep_dir}"]
+           "sample=0", f"hydra.sweep.dir={sweep_dir}"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=2" in p.stderr + p.stdout  # the sweep file's launcher
     results = sorted(sweep_dir.glob("*/result.json"))
     assert len(results) == 6  # 2 datasets x 3 objectives
     assert all(json.loads(r.read_text())["status"] == "completed" for r in results)
     names = {r.parent.name for r in results}
-    assert ("dataset=ring8,eval.every=2,eval.num_samples=64,gan.lr=0.0001,gan=ns_gan,seed=0,"
-            "train.steps=4") in names  # the job's overrides name its directory
+    assert ("dataset=ring8,eval.num_samples=64,gan=ns_gan,mini.every.digits=2,mini.every.ring8=2,"
+            "mini.steps.digits=4,mini.steps.ring8=4,sample=0,seed=0") in names
     for r in results:  # ring8 records mode coverage for the report; digits only FID
         last = json.loads((r.parent / "metrics.jsonl").read_text().splitlines()[-1])
         assert ("modes_covered" in last) == ("dataset=ring8" in r.parent.name), r.parent.name
+        assert last["step"] == 4 and json.loads(r.read_text())["phase"] == "demo_search"
     mtimes = {r: r.stat().st_mtime_ns for r in results}
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert p.returncode == 0 and p.stdout.count("nothing to do") == 6
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "already done   6" in p.stdout  # the plan sees them finished
     assert {r: r.stat().st_mtime_ns for r in results} == mtimes
+
+
+def test_demo_seeds_without_a_selection_stops_before_anything_runs(tmp_path):
+    cmd = [sys.executable, "-m", "benchmark.train", "+sweep=demo_seeds",
+           f"hydra.sweep.dir={tmp_path / 'seeds'}"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert p.returncode == 2, p.stderr[-3000:]
+    assert "gan-analyze best" in p.stdout + p.stderr
+    assert not list((tmp_path / "seeds").glob("*/result.json"))
 
 
 def _grid(sweep: str) -> dict[str, list[str]]:

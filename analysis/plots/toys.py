@@ -15,26 +15,16 @@ from analysis.collect import COMPLETED
 from analysis.plots.common import FID_WORDS, PlotResult, agg_figure, finish, palette, slug
 from analysis.stats import scores, split_phases
 from analysis.style import TOY_DATASETS, gan_label, order_gans, plural
+from benchmark import rundir
 
 PointsLoader = Callable[[pd.Series], "np.ndarray | None"]
 
 
 def run_points(row: pd.Series) -> np.ndarray | None:
-    """The last samples/step_*.npz of a run as (n, 2) points, or None."""
+    """The last evaluation's generated points of a run (benchmark.rundir), or None."""
     if not isinstance(row.get("run_dir"), str):
         return None
-    files = sorted(Path(row["run_dir"], "samples").glob("step_*.npz"))
-    for path in reversed(files):
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                names = [k for k in ("points", "samples", "x") if k in z.files] + list(z.files)
-                for k in names:
-                    a = np.asarray(z[k], dtype=np.float64)
-                    if a.ndim == 2 and a.shape[1] == 2:
-                        return a
-        except (OSError, ValueError):
-            continue
-    return None
+    return rundir.read_points(row["run_dir"])
 
 
 def mode_centres(row: pd.Series) -> np.ndarray | None:
