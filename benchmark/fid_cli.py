@@ -316,11 +316,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from benchmark.metrics.frechet import frechet_distance
-    from benchmark.runtime import resolve_device
-
-    warn: list[str] = []
+def _check_args(args: argparse.Namespace) -> Any:
+    """The command line's own mistakes, as CliErrors; KID's function when --kid asks for it."""
     if args.b is None and args.save_stats is None:
         raise CliError("need two inputs A B (or one with --save-stats OUT.npz)")
     for name in ("num_samples", "batch_size"):
@@ -333,15 +330,15 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             from benchmark.metrics.kid import kid as kid_fn
         except ImportError as e:
             raise CliError(f"--kid: KID is unavailable in this installation ({e}); run without --kid") from e
-    device = resolve_device(args.device)
-    batch_size = args.batch_size or 50
+    return kid_fn
 
-    sources = [_open_source("A", args.a, args.num_samples, warn)]
-    if args.b is not None:
-        sources.append(_open_source("B", args.b, args.num_samples, warn))
+
+def _check_sources(args: argparse.Namespace, sources: list[Any], kid: bool,
+                   warn: list[str]) -> list[Any]:
+    """What the inputs cannot do together, as CliErrors; the inputs that are images."""
     if args.save_stats is not None and sources[0].is_stats:
         raise CliError(f"--save-stats: A ({args.a}) is already a statistics file")
-    if kid_fn is not None:
+    if kid:
         for s in sources:
             if s.is_stats:
                 raise CliError(f"--kid needs the features of both sets; {s.label} ({s.path}) holds only statistics")
@@ -358,6 +355,22 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         if a.shape[1:] != b.shape[1:]:  # channels are reconciled per batch
             raise CliError(f"mismatched image sizes: A is {a.shape}, B is {b.shape} (C, H, W); "
                            f"{args.features} features need one size")
+    return images
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmark.metrics.frechet import frechet_distance
+    from benchmark.runtime import resolve_device
+
+    warn: list[str] = []
+    kid_fn = _check_args(args)
+    device = resolve_device(args.device)
+    batch_size = args.batch_size or 50
+
+    sources = [_open_source("A", args.a, args.num_samples, warn)]
+    if args.b is not None:
+        sources.append(_open_source("B", args.b, args.num_samples, warn))
+    images = _check_sources(args, sources, kid_fn is not None, warn)
 
     extractor = None
     ident: dict[str, Any] | None = None

@@ -28,7 +28,7 @@ CHECKPOINT_FIXED_BYTES = 32 << 10
 TENSOR_ENTRY_BYTES = 384
 # Per evaluation: one metrics.jsonl line, generously.
 METRICS_LINE_BYTES = 4096
-# Headroom on top of the estimate: result.json, config.yaml, logs, filesystem rounding.
+# Headroom on top of the estimate: result.json, config.json, logs, filesystem rounding.
 SLACK_BYTES = 1 << 20
 # The process's umask, read once (os.umask can only be read by setting it).
 _UMASK = os.umask(0o022)

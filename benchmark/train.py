@@ -28,7 +28,7 @@ from tqdm import tqdm
 from benchmark import __version__, checkpoint, composition, failures, resolvers, rundir, storage
 from benchmark.composition import discriminator_norm
 from benchmark.config_dir import CONF_DIR
-from benchmark.data import BatchStream, Data, build_dataset
+from benchmark.data import BatchStream, Data, DatasetNotFoundError, build_dataset
 from benchmark.identity import config_hash, setting_id
 from benchmark.latent import latent_sampler
 from benchmark.metrics.evaluator import Evaluator, LatentModel
@@ -482,6 +482,9 @@ def main(cfg: DictConfig) -> float | None:
         result = run(cfg, out_dir)
     except ConfigError as e:
         # A config mistake is the user's to fix: say which key, skip the traceback.
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except DatasetNotFoundError as e:  # files absent, or a download that failed: say where
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except storage.StorageError as e:  # read-only or full output dir: the message says it all

@@ -16,7 +16,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from benchmark import preflight
+from benchmark import preflight, rundir
 from benchmark.composition import discriminator_norm
 from benchmark.config_dir import compose
 from benchmark.data import build_dataset, torchvision_sets
@@ -149,8 +149,9 @@ def test_invalid_values_and_arguments_are_named():
         preflight.require(effective(compose(["dataset=ring8", "gan.lr=-1"]))[0])
 
 
-def _gan_train(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GANBENCH_DATA": str(cwd / "no_data")}
+def _gan_train(*args: str, cwd: Path, env: dict[str, str] | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    env = {**(env or os.environ), "GANBENCH_DATA": str(cwd / "no_data")}
     return subprocess.run([sys.executable, "-m", "benchmark.train", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -168,3 +169,20 @@ def test_a_run_that_cannot_start_is_one_error_and_exit_2(args, message, tmp_path
     assert message.format(root=tmp_path / "no_data") in p.stderr
     assert "Traceback" not in p.stderr and "HYDRA_FULL_ERROR" not in p.stderr
     assert not (tmp_path / "run" / "metrics.jsonl").exists()  # nothing was built or trained
+
+
+def test_a_failed_download_is_one_error_and_exit_2(tmp_path):
+    """data.download=true passes the preflight (the files may come); when they cannot, the run
+    says where it tried and what to place by hand, once, exit 2. A proxy on a closed port makes
+    the download fail at once whether or not this machine is online."""
+    closed = "http://127.0.0.1:9"
+    env = {**os.environ, "http_proxy": closed, "https_proxy": closed,
+           "HTTP_PROXY": closed, "HTTPS_PROXY": closed, "no_proxy": "", "NO_PROXY": ""}
+    p = _gan_train("dataset=mnist", "data.download=true", "features=raw", "train.steps=1",
+                   f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, env=env)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.startswith(f"error: MNIST: download into {tmp_path / 'no_data'} failed")
+    assert "train-images-idx3-ubyte.gz" in p.stderr and "data.download=false" in p.stderr
+    assert "Traceback" not in p.stderr and "HYDRA_FULL_ERROR" not in p.stderr
+    # the run dir still says what happened
+    assert rundir.read_result(tmp_path / "run")["status"] == "failed"

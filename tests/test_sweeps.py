@@ -158,6 +158,13 @@ def test_demo_search_runs_in_two_workers_and_relaunch_skips(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     assert "already done   6" in p.stdout  # the plan sees them finished
     assert {r: r.stat().st_mtime_ns for r in results} == mtimes
+    # keys that do not change what a run computes: same run dirs, nothing retrained
+    p = subprocess.run([*cmd, "train.progress=true", "train.threads=2"], capture_output=True,
+                       text=True, timeout=600, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "already done   6" in p.stdout and "to run         0" in p.stdout
+    assert sorted(sweep_dir.glob("*/result.json")) == results
+    assert {r: r.stat().st_mtime_ns for r in results} == mtimes
 
 
 def test_demo_seeds_without_a_selection_stops_before_anything_runs(tmp_path):

@@ -103,7 +103,7 @@ def band(ax: Axes, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, col: str,
 def panel_title(dataset: str, protocol: str, phase: str = NO_PHASE) -> str:
     phase_part = f"  ·  {phase_title(phase)}" if phase != NO_PHASE else ""
     # on the 2-D toys the FID of raw points compares two fitted Gaussians and nothing else
-    moments = " (raw FID: two moments only; see mode coverage)" if dataset in TOY_DATASETS else ""
+    moments = " (two moments only)" if dataset in TOY_DATASETS else ""
     return f"{dataset_label(dataset)}  ·  {protocol}{moments}{phase_part}"
 
 

@@ -92,6 +92,24 @@ def cifar10(root: str, download: bool = False, *, name: str = "cifar10") -> Data
     )
 
 
+def _check_celeba_options(crop: int, size: int, resize: str, reference_partition: str,
+                          reference_order: str, reference_size: int | None) -> None:
+    if not 1 <= crop <= _CELEBA_SIDE:
+        raise ValueError(f"celeba crop must be in 1..{_CELEBA_SIDE} (the image width), got {crop}")
+    if not 1 <= size <= crop:
+        raise ValueError(f"celeba size must be in 1..{crop} (the centre crop), got {size}")
+    if resize not in CELEBA_RESIZES:
+        raise ValueError(f"celeba resize={resize!r} is not known; valid: {CELEBA_RESIZES}")
+    if reference_partition not in ("valid", "test"):
+        raise ValueError(f"celeba reference_partition={reference_partition!r} is not known; "
+                         "valid: 'valid', 'test'")
+    if reference_order not in CELEBA_REFERENCE_ORDERS:
+        raise ValueError(f"celeba reference_order={reference_order!r} is not known; "
+                         f"valid: {CELEBA_REFERENCE_ORDERS}")
+    if reference_size is not None and reference_size < 1:
+        raise ValueError(f"celeba reference_size must be >= 1 or null (all), got {reference_size}")
+
+
 def celeba(
     root: str,
     download: bool = False,
@@ -136,20 +154,8 @@ def celeba(
     attribute/identity/bbox/landmark files and checks all annotation files against the official
     md5 sums, none of which a GAN needs. torchvision is still used to download when asked.
     """
-    if not 1 <= crop <= _CELEBA_SIDE:
-        raise ValueError(f"celeba crop must be in 1..{_CELEBA_SIDE} (the image width), got {crop}")
-    if not 1 <= size <= crop:
-        raise ValueError(f"celeba size must be in 1..{crop} (the centre crop), got {size}")
-    if resize not in CELEBA_RESIZES:
-        raise ValueError(f"celeba resize={resize!r} is not known; valid: {CELEBA_RESIZES}")
-    if reference_partition not in ("valid", "test"):
-        raise ValueError(f"celeba reference_partition={reference_partition!r} is not known; "
-                         "valid: 'valid', 'test'")
-    if reference_order not in CELEBA_REFERENCE_ORDERS:
-        raise ValueError(f"celeba reference_order={reference_order!r} is not known; "
-                         f"valid: {CELEBA_REFERENCE_ORDERS}")
-    if reference_size is not None and reference_size < 1:
-        raise ValueError(f"celeba reference_size must be >= 1 or null (all), got {reference_size}")
+    _check_celeba_options(crop, size, resize, reference_partition, reference_order,
+                          reference_size)
     root = _expand(root)
     folder = os.path.join(root, CelebA.base_folder)
     image_dir = os.path.join(folder, "img_align_celeba")

@@ -106,7 +106,7 @@ def test_read_only_checkpoint_dir_is_named(compose_cfg, tmp_path, immutable):
     ckpts = immutable(out / checkpoint.CHECKPOINT_DIR)
     with pytest.raises(StorageError, match=f"output directory {re.escape(str(ckpts))} is not"):
         run(compose_cfg(*RING), out)
-    assert not (out / "result.json").exists() and not (out / "config.yaml").exists()
+    assert not (out / "result.json").exists() and not (out / "config.json").exists()
 
 
 def test_cli_read_only_dir_is_one_clear_line(tmp_path, immutable):
