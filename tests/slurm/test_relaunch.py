@@ -101,8 +101,12 @@ def test_ctrl_c_ends_with_the_summary_and_how_to_stop_the_tasks(slurm_cluster, t
     long_runs = [a if not a.startswith("train.steps=") else "train.steps=200000" for a in RUNS]
     args = ["-m", "launcher=slurm", *long_runs, "seed=0", f"hydra.sweep.dir={sweep}",
             *slurm_cluster["overrides"], "hydra.launcher.timeout_min=5"]
+    # Ctrl-C at a terminal: SIGINT at its default disposition in the command, even when this
+    # test runs as a background job (a non-interactive shell starts those with SIGINT ignored,
+    # which exec keeps, and Python then installs no KeyboardInterrupt handler).
     launch = subprocess.Popen(_command(*args), cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for(lambda: _checkpointed(sweep, 2), 150, "both runs to train")
     launch.send_signal(signal.SIGINT)
     out, err = launch.communicate(timeout=120)
