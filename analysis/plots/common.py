@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from analysis.stats import NO_PHASE, phase_title
+from analysis.collect import COMPLETED
+from analysis.stats import NO_PHASE, phase_title, split_phases
 from analysis.style import TOY_DATASETS, colours, dataset_label
 
 FORMATS = ("png", "pdf")
@@ -109,6 +111,18 @@ def panel_title(dataset: str, protocol: str, phase: str = NO_PHASE) -> str:
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+def completed_panels(runs: pd.DataFrame, datasets: Iterable[str]
+                     ) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(dataset, figure-name suffix, its completed runs) per phase and dataset that has any; the
+    suffix names the phase when there are several, so their figures never share a file."""
+    split = split_phases(runs)
+    for phase, in_phase in split:
+        for dataset in datasets:
+            g = in_phase[(in_phase["dataset"] == dataset) & (in_phase["status"] == COMPLETED)]
+            if not g.empty:
+                yield dataset, (f"_{slug(phase)}" if len(split) > 1 and phase else ""), g
 
 
 def panel_slug(dataset: str, protocol: str, phase: str) -> str:

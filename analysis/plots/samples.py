@@ -12,10 +12,17 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.image import imread
 
-from analysis.collect import COMPLETED
-from analysis.plots.common import FID_WORDS, PlotResult, agg_figure, finish, palette, slug
+from analysis.plots.common import (
+    FID_WORDS,
+    PlotResult,
+    agg_figure,
+    completed_panels,
+    finish,
+    palette,
+    slug,
+)
 from analysis.plots.toys import toy_grid
-from analysis.stats import scores, split_phases
+from analysis.stats import scores
 from analysis.style import TOY_DATASETS, dataset_label, gan_label, order_gans, plural
 from benchmark import rundir
 
@@ -76,22 +83,16 @@ def plot_samples(runs: pd.DataFrame, out_dir: Path | None = None,
         return [PlotResult("samples", title="Samples",
                            note="no image dataset in these runs")]
     cols, out = palette(runs), []
-    split = split_phases(runs)
-    for phase, in_phase in split:
-        for dataset in sorted(images):
-            g = in_phase[(in_phase["dataset"] == dataset) & (in_phase["status"] == COMPLETED)]
-            if g.empty:
-                continue
-            suffix = f"_{slug(phase)}" if len(split) > 1 and phase else ""
-            res = PlotResult(f"samples_{slug(dataset)}{suffix}", f"Samples: {dataset}",
-                             caption=(f"{dataset}: 64 samples (the first of the fixed FID "
-                                      "latents) of the best and the worst completed run of each "
-                                      f"objective by {FID_WORDS[fid]}, from the evaluation that "
-                                      "score comes from."))
-            picks = _picks(g, fid)
-            if not picks:
-                res.note = f"the {dataset} runs saved no sample grids (samples/step_*.png)"
-                out.append(res)
-                continue
-            out.append(finish(res, _figure(dataset, picks, cols), out_dir))
+    for dataset, suffix, g in completed_panels(runs, sorted(images)):
+        res = PlotResult(f"samples_{slug(dataset)}{suffix}", f"Samples: {dataset}",
+                         caption=(f"{dataset}: 64 samples (the first of the fixed FID "
+                                  "latents) of the best and the worst completed run of each "
+                                  f"objective by {FID_WORDS[fid]}, from the evaluation that "
+                                  "score comes from."))
+        picks = _picks(g, fid)
+        if not picks:
+            res.note = f"the {dataset} runs saved no sample grids (samples/step_*.png)"
+            out.append(res)
+            continue
+        out.append(finish(res, _figure(dataset, picks, cols), out_dir))
     return out

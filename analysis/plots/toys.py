@@ -11,9 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.collect import COMPLETED
-from analysis.plots.common import FID_WORDS, PlotResult, agg_figure, finish, palette, slug
-from analysis.stats import scores, split_phases
+from analysis.plots.common import (
+    FID_WORDS,
+    PlotResult,
+    agg_figure,
+    completed_panels,
+    finish,
+    palette,
+    slug,
+)
+from analysis.stats import scores
 from analysis.style import TOY_DATASETS, gan_label, order_gans, plural
 from benchmark import rundir
 
@@ -121,25 +128,19 @@ def plot_toys(runs: pd.DataFrame, out_dir: Path | None = None, fid: str = "final
         return [PlotResult("toys", title="2-D samples",
                            note="no 2-D toy dataset (ring8, grid25) in these runs")]
     cols, out = palette(runs), []
-    split = split_phases(runs)
-    for phase, in_phase in split:
-        for dataset in toys:
-            g = in_phase[(in_phase["dataset"] == dataset) & (in_phase["status"] == COMPLETED)]
-            if g.empty:
-                continue
-            suffix = f"_{slug(phase)}" if len(split) > 1 and phase else ""
-            res = PlotResult(f"toys_{slug(dataset)}{suffix}", f"2-D samples: {dataset}",
-                             caption=(f"{dataset}: generated points of the best and the worst "
-                                      "completed run of each objective by modes covered, then "
-                                      f"high-quality fraction ({FID_WORDS[fid]} last), last "
-                                      "saved samples; + marks the true modes."))
-            picks = _picks(g, points)
-            if not picks:
-                res.note = (f"the {dataset} runs saved no point samples (samples/step_*.npz); "
-                            "gan-train writes PNG grids for images only")
-                out.append(res)
-                continue
-            modes = next((m for _, row in g.iterrows() if (m := mode_centres(row)) is not None),
-                         None)
-            out.append(finish(res, _figure(dataset, picks, modes, cols), out_dir))
+    for dataset, suffix, g in completed_panels(runs, toys):
+        res = PlotResult(f"toys_{slug(dataset)}{suffix}", f"2-D samples: {dataset}",
+                         caption=(f"{dataset}: generated points of the best and the worst "
+                                  "completed run of each objective by modes covered, then "
+                                  f"high-quality fraction ({FID_WORDS[fid]} last), last "
+                                  "saved samples; + marks the true modes."))
+        picks = _picks(g, points)
+        if not picks:
+            res.note = (f"the {dataset} runs saved no point samples (samples/step_*.npz); "
+                        "gan-train writes PNG grids for images only")
+            out.append(res)
+            continue
+        modes = next((m for _, row in g.iterrows() if (m := mode_centres(row)) is not None),
+                     None)
+        out.append(finish(res, _figure(dataset, picks, modes, cols), out_dir))
     return out
